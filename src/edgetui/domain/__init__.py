@@ -8,10 +8,12 @@ from edgetui.domain.hardware import (
     CpuCluster,
     DiscoveryResult,
     FactChange,
+    FactsSnapshot,
     HardwareFacts,
     OnnxRuntimeInfo,
     Temperature,
 )
+from edgetui.domain.progress import DiscoveryUpdate, HostKeyRequest
 
 __all__ = [
     "Accelerator",
@@ -22,6 +24,9 @@ __all__ = [
     "DiscoveryResult",
     "Event",
     "FactChange",
+    "FactsSnapshot",
+    "DiscoveryUpdate",
+    "HostKeyRequest",
     "HardwareFacts",
     "OnnxRuntimeInfo",
     "Temperature",

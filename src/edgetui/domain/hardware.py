@@ -90,3 +90,11 @@ class DiscoveryResult(BaseModel):
     facts: HardwareFacts | None = None
     changes: list[FactChange] = Field(default_factory=list)
     discovered_at: datetime | None = None
+
+
+class FactsSnapshot(BaseModel):
+    """The facts one discovery stored, and what changed since the one before."""
+
+    at: datetime
+    facts: HardwareFacts
+    changes: list[FactChange] = Field(default_factory=list)
