@@ -1,0 +1,141 @@
+"""Schema migrations, applied in order and recorded in PRAGMA user_version.
+
+To change the schema, append a `Migration` with the next version number to
+`MIGRATIONS`. Never edit a migration that has shipped: databases in the field
+have already run it, and only the new migration reaches them.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from edgetui.store.check import APPLICATION_ID
+from edgetui.store.errors import StoreMigrationError, StoreTooNewError
+
+log = logging.getLogger("edgetui.store")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``apply`` turns version ``version - 1`` into ``version``."""
+
+    version: int
+    description: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+def _create_initial_schema(db: sqlite_utils.Database) -> None:
+    """Create the devices, facts, events and host_keys tables."""
+    # Fixed SQL instead of sqlite-utils' create(): a shipped migration must
+    # produce the same schema whatever version of the library runs it.
+    statements = [
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """CREATE TABLE devices (
+            name TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            port INTEGER,
+            user TEXT,
+            key_file TEXT,
+            proxy_jump TEXT,
+            tags TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'unknown',
+            status_reason TEXT,
+            last_seen TEXT,
+            current_release TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE facts (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL REFERENCES devices(name) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            changes TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "CREATE INDEX facts_device_at ON facts(device, at)",
+        # Events keep no foreign key: the log outlives a removed device.
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            action TEXT NOT NULL,
+            device TEXT,
+            ok INTEGER NOT NULL,
+            message TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_ts ON events(ts)",
+        "CREATE INDEX events_device_ts ON events(device, ts)",
+        """CREATE TABLE host_keys (
+            host TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (host, port, key)
+        )""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "create devices, facts, events and host_keys", _create_initial_schema),
+]
+
+
+def latest_version(migration_list: list[Migration] | None = None) -> int:
+    """Return the schema version that the last migration produces."""
+    migration_list = MIGRATIONS if migration_list is None else migration_list
+    return migration_list[-1].version if migration_list else 0
+
+
+def migrate(db: sqlite_utils.Database, path: Path,
+            migration_list: list[Migration] | None = None) -> int:
+    """Apply the pending migrations in one transaction and return the new version.
+
+    If any migration raises, the whole transaction rolls back, so the file keeps
+    its previous version and tables, and StoreMigrationError names the step.
+    ``migration_list`` defaults to MIGRATIONS, read at call time so tests can
+    replace it.
+    """
+    migration_list = MIGRATIONS if migration_list is None else migration_list
+    _check_sequence(migration_list)
+    newest = latest_version(migration_list)
+
+    # BEGIN IMMEDIATE takes the write lock before reading the version, so two
+    # processes that open a new file at once do not both run the same steps.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        if current > newest:
+            raise StoreTooNewError(path, current, newest)
+        for migration in migration_list:
+            if migration.version > current:
+                _apply(db, path, migration)
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+    return max(current, newest)
+
+
+def _apply(db: sqlite_utils.Database, path: Path, migration: Migration) -> None:
+    """Run one migration inside the open transaction and set user_version."""
+    log.info("migrating %s to schema version %d: %s",
+             path, migration.version, migration.description)
+    try:
+        migration.apply(db)
+    except Exception as error:
+        log.error("migration %d of %s failed, rolling back: %s", migration.version, path, error)
+        raise StoreMigrationError(path, migration.version, migration.description, error) from error
+    # PRAGMA takes no bound parameters; the version is an int from our own list.
+    db.execute(f"PRAGMA user_version = {int(migration.version)}")
+
+
+def _check_sequence(migration_list: list[Migration]) -> None:
+    """Raise ValueError unless the versions run 1, 2, 3 ... without gaps."""
+    versions = [migration.version for migration in migration_list]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migration versions must be 1, 2, 3 ... in order, not {versions}")
