@@ -1,0 +1,1 @@
+"""Collectors of hardware and software facts for the `inventory` command."""
