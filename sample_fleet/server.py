@@ -1,0 +1,118 @@
+"""The asyncssh server of one simulated device, listening on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+import asyncssh
+
+from sample_fleet.device import LISTEN_HOST, SimulatedDevice
+from sample_fleet.session import SessionTracker, run_session
+
+logger = logging.getLogger("sample_fleet")
+
+
+class DeviceSSHServer(asyncssh.SSHServer):
+    """Accept only the device's user name with the device's client key.
+
+    Sessions run real commands as the user who started the fleet, so every
+    other user name, key and authentication method is rejected.
+    """
+
+    def __init__(self, device: SimulatedDevice, client_key: asyncssh.SSHKey, connections: set) -> None:
+        self._device = device
+        self._client_key_data = client_key.public_data
+        self._connections = connections
+        self._connection: asyncssh.SSHServerConnection | None = None
+        self._peer = "?"
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        """Record the connection so that the fleet can close it on stop."""
+        self._connection = conn
+        self._connections.add(conn)
+        peer = conn.get_extra_info("peername")
+        self._peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        logger.info("%s: connection from %s", self._device.name, self._peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the connection and log why it ended."""
+        self._connections.discard(self._connection)
+        if exc is None:
+            logger.info("%s: connection from %s closed", self._device.name, self._peer)
+        else:
+            logger.info("%s: connection from %s lost: %s", self._device.name, self._peer, exc)
+
+    def begin_auth(self, username: str) -> bool:
+        """Require authentication for every user, logging names that will fail."""
+        if username != self._device.profile.user:
+            logger.warning(
+                "%s: authentication failed: user %r is not %r (from %s)",
+                self._device.name, username, self._device.profile.user, self._peer,
+            )
+        return True
+
+    def password_auth_supported(self) -> bool:
+        """Reject password authentication."""
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        """Reject keyboard-interactive authentication."""
+        return False
+
+    def host_based_auth_supported(self) -> bool:
+        """Reject host-based authentication."""
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        """Offer public key authentication, the only method accepted."""
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        """Accept only the device's user name together with its client key."""
+        if username != self._device.profile.user:
+            return False
+        if key.public_data != self._client_key_data:
+            logger.warning(
+                "%s: authentication failed: unknown %s key %s (from %s)",
+                self._device.name, key.get_algorithm(), key.get_fingerprint(), self._peer,
+            )
+            return False
+        return True
+
+    def auth_completed(self) -> None:
+        """Log the successful login."""
+        logger.info("%s: user %r authenticated (from %s)", self._device.name, self._device.profile.user, self._peer)
+
+
+async def start_device_server(
+    device: SimulatedDevice,
+    host_key: asyncssh.SSHKey,
+    client_key: asyncssh.SSHKey,
+    tracker: SessionTracker,
+    connections: set,
+) -> asyncssh.SSHAcceptor:
+    """Start the device's server on 127.0.0.1 and a free port, and set `device.port`."""
+    chroot = os.fsencode(device.home)
+    acceptor = await asyncssh.create_server(
+        functools.partial(DeviceSSHServer, device, client_key, connections),
+        LISTEN_HOST,
+        0,
+        server_host_keys=[host_key],
+        process_factory=functools.partial(run_session, device, tracker),
+        # chroot keeps SFTP paths inside the home folder, and relative paths
+        # such as ".edgetui/shim/..." start there.
+        sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=chroot),
+        encoding=None,
+        # Sessions get pipes, never a terminal. Rejecting the pty request lets
+        # an OpenSSH client keep its terminal in cooked mode, so typing echoes.
+        allow_pty=False,
+        line_editor=False,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        gss_host=None,
+    )
+    device.port = acceptor.get_port()
+    logger.info("%s: listening on %s:%d (profile %s)", device.name, LISTEN_HOST, device.port, device.profile.name)
+    return acceptor

@@ -1,0 +1,157 @@
+"""Fleet: the one facade that the CLI and the TUI call.
+
+It owns the store, the SSH pool and the shim client, so both user interfaces
+run the same code for every action and neither touches SQL or SSH directly.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from edgetui.discovery import discover_devices
+from edgetui.domain import (
+    Device,
+    DiscoveryResult,
+    DiscoveryUpdate,
+    Event,
+    FactsSnapshot,
+    HardwareFacts,
+    HostKeyRequest,
+)
+from edgetui.errors import InputError
+from edgetui.inventory import Inventory, load_inventory
+from edgetui.shim_client import ShimClient
+from edgetui.ssh import SSHPool
+from edgetui.store import FleetStore
+
+log = logging.getLogger(__name__)
+
+HostKeyPrompt = Callable[[HostKeyRequest], Awaitable[bool]]
+
+
+class ImportSummary:
+    """What `import_inventory` changed: devices added, updated and host keys recorded."""
+
+    def __init__(self, path: Path, source_format: str) -> None:
+        self.path = path
+        self.source_format = source_format
+        self.added: list[str] = []
+        self.updated: list[str] = []
+        self.host_keys = 0
+
+    def as_dict(self) -> dict:
+        """Return the summary as plain data for `--json`."""
+        return {
+            "file": str(self.path),
+            "format": self.source_format,
+            "added": self.added,
+            "updated": self.updated,
+            "host_keys_recorded": self.host_keys,
+        }
+
+
+class Fleet:
+    """The fleet's state and the actions on it."""
+
+    def __init__(
+        self,
+        store: FleetStore,
+        *,
+        accept_new_host_keys: bool | HostKeyPrompt = False,
+        max_connections: int = 32,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.pool = SSHPool(
+            store,
+            accept_new_host_keys=accept_new_host_keys,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+        )
+        self.shim = ShimClient(self.pool)
+
+    @classmethod
+    def open(cls, db_path: Path, **options) -> "Fleet":
+        """Open the fleet database at ``db_path`` (created when missing)."""
+        return cls(FleetStore(db_path), **options)
+
+    async def aclose(self) -> None:
+        """Close every SSH connection, then the database."""
+        await self.pool.close()
+        self.store.close()
+
+    # Host keys: the CLI decides with a flag, the TUI by asking the user.
+
+    def set_host_key_policy(self, policy: bool | HostKeyPrompt) -> None:
+        """Accept new host keys always (True), never (False), or by asking ``policy``."""
+        self.pool.accept_new_host_keys = policy
+
+    # Reading state.
+
+    def devices(self) -> list[Device]:
+        """Return every device, sorted by name."""
+        return self.store.devices()
+
+    def device(self, name: str) -> Device:
+        """Return one device; an unknown name raises an error that suggests close names."""
+        return self.store.device(name)
+
+    def latest_facts(self, name: str) -> HardwareFacts | None:
+        """Return the facts of the device's last successful discovery."""
+        return self.store.latest_facts(name)
+
+    def facts_history(self, name: str, limit: int = 20) -> list[FactsSnapshot]:
+        """Return past discoveries of a device, newest first."""
+        return self.store.facts_history(name, limit=limit)
+
+    def events(self, device: str | None = None, limit: int = 200) -> list[Event]:
+        """Return the event log, newest first, for one device or the whole fleet."""
+        return self.store.events(device, limit=limit)
+
+    # Actions.
+
+    def import_inventory(self, path: Path) -> ImportSummary:
+        """Add or update the devices of an inventory file and record its host keys."""
+        inventory: Inventory = load_inventory(path)
+        summary = ImportSummary(path, inventory.source_format)
+
+        with self.store.transaction():
+            for device in inventory.devices:
+                created = self.store.upsert_device(device)
+                (summary.added if created else summary.updated).append(device.name)
+            for entry in inventory.host_keys:
+                # The inventory is the user's explicit statement of trust, so it
+                # replaces a key recorded earlier for the same address.
+                self.store.replace_host_key(entry.host, entry.port, entry.key)
+                summary.host_keys += 1
+            self.store.record_event(
+                "fleet-import",
+                None,
+                ok=True,
+                message=f"{len(summary.added)} added, {len(summary.updated)} updated from {path}",
+                detail=summary.as_dict(),
+            )
+
+        log.info("imported %s: %s", path, summary.as_dict())
+        return summary
+
+    def select(self, names: list[str] | None) -> list[Device]:
+        """Return the named devices, or all of them when ``names`` is empty."""
+        if not names:
+            devices = self.store.devices()
+            if not devices:
+                raise InputError(
+                    "The fleet has no devices. Import an inventory first: "
+                    "edgetui fleet import FILE"
+                )
+            return devices
+        return [self.store.device(name) for name in names]
+
+    async def discover(
+        self,
+        names: list[str] | None = None,
+        on_update: Callable[[DiscoveryUpdate], None] | None = None,
+    ) -> list[DiscoveryResult]:
+        """Discover the named devices (all when ``names`` is empty) in parallel."""
+        devices = self.select(names)
+        return await discover_devices(self.store, self.shim, devices, on_update)

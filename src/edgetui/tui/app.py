@@ -1,0 +1,257 @@
+"""The edgetui Textual application and the factory that the CLI and the tests call."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from edgetui.domain import DiscoveryResult, DiscoveryUpdate, HostKeyRequest
+from edgetui.errors import EdgetuiError
+from edgetui.service import Fleet
+from edgetui.settings import Settings
+from edgetui.themes import load_themes, resolve_theme_name
+from edgetui.tui.commands import EdgetuiCommands
+from edgetui.tui.failures import failure_notices
+from edgetui.tui.messages import (
+    DeviceDiscovered,
+    DeviceDiscoveryStarted,
+    DiscoveryFinished,
+    DiscoveryStarted,
+)
+from edgetui.tui.screens.device import DeviceScreen
+from edgetui.tui.screens.fleet import FleetScreen
+from edgetui.tui.screens.help import HelpScreen
+from edgetui.tui.screens.host_key import HostKeyScreen
+from edgetui.tui.widgets.fleet_table import FleetTable
+
+log = logging.getLogger("edgetui.tui")
+
+DISCOVERY_GROUP = "discovery"
+"""Worker group of discovery runs. `start_discovery` runs at most one at a time."""
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC, the default clock for "last seen"."""
+    return datetime.now(UTC)
+
+
+class EdgetuiApp(App):
+    """The fleet console: the fleet screen first, the device screen on Enter."""
+
+    BINDINGS = [
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            id="app.help",
+            tooltip="List every key and what it does",
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave edgetui"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            id="app.command-palette",
+            tooltip="Search every command: discovery, devices, themes, help, quit",
+        ),
+    ]
+
+    CSS_PATH = "app.tcss"
+    COMMANDS = {EdgetuiCommands}
+    TITLE = "edgetui"
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        settings: Settings,
+        *,
+        discover_on_start: bool = False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.fleet = fleet
+        self.settings = settings
+        self.clock = clock or utc_now
+        self.discover_on_start = discover_on_start
+        self.edgetui_theme_names = self._register_themes()
+        self.theme = resolve_theme_name(settings.theme, set(self.available_themes))
+        fleet.set_host_key_policy(self.ask_host_key)
+
+    def _register_themes(self) -> list[str]:
+        """Register the themes of `edgetui.themes` and return their names."""
+        themes = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        return [theme.name for theme in themes]
+
+    def get_default_screen(self) -> Screen:
+        """Open on the fleet screen."""
+        return FleetScreen()
+
+    def on_mount(self) -> None:
+        """Remember theme switches and start discovery when asked to."""
+        log.info("edgetui started with %d device(s), theme %s", len(self.fleet.devices()), self.theme)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        if self.discover_on_start:
+            self.start_discovery(None)
+
+    def on_unmount(self) -> None:
+        """Log the stop. The caller that opened the fleet closes it."""
+        log.info("edgetui stopped")
+
+    @property
+    def discovery_running(self) -> bool:
+        """Whether a discovery worker is pending or running."""
+        return any(
+            worker.group == DISCOVERY_GROUP and not worker.is_finished for worker in self.workers
+        )
+
+    def start_discovery(self, names: list[str] | None) -> Worker | None:
+        """Discover ``names`` (None for every device) in a worker, unless a discovery already runs.
+
+        Returns the worker, or None when another discovery was still running."""
+        if self.discovery_running:
+            self.notify("Wait for the running discovery to finish.", title="Discovery is running")
+            return None
+        description = f"discover {', '.join(names)}" if names else "discover all devices"
+        return self.run_worker(
+            self._discover(names),
+            group=DISCOVERY_GROUP,
+            description=description,
+            exit_on_error=False,
+        )
+
+    async def _discover(self, names: list[str] | None) -> list[DiscoveryResult]:
+        """Run discovery and post a message for each step, leaving widgets to the screens."""
+        log.info("discovery started on %s", names or "all devices")
+        self._broadcast(lambda: DiscoveryStarted(names))
+        results: list[DiscoveryResult] = []
+        try:
+            results = await self.fleet.discover(names, on_update=self._post_update)
+        finally:
+            # Screens must leave the "discovering…" state even when the run failed.
+            self._broadcast(lambda: DiscoveryFinished(results))
+            self.post_message(DiscoveryFinished(results))
+        failed = sum(1 for result in results if not result.ok)
+        log.info("discovery finished: %d ok, %d failed", len(results) - failed, failed)
+        return results
+
+    def _post_update(self, update: DiscoveryUpdate) -> None:
+        """Turn a progress update from the fleet into a message for each screen."""
+        if update.result is None:
+            self._broadcast(lambda: DeviceDiscoveryStarted(update.name))
+        else:
+            self._broadcast(lambda: DeviceDiscovered(update))
+
+    def _broadcast(self, make_message: Callable[[], object]) -> None:
+        """Post a new message from ``make_message`` to every screen on the stack."""
+        for screen in self.screen_stack:
+            screen.post_message(make_message())
+
+    def on_discovery_finished(self, message: DiscoveryFinished) -> None:
+        """Group the run's per-device failures into a few notifications."""
+        failures = [
+            (result.name, self.fleet.device(result.name).status, result.error or "no reason given")
+            for result in message.results
+            if not result.ok
+        ]
+        for title, text in failure_notices(failures):
+            self.notify(text, title=title, severity="error", timeout=10, markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show any worker's failure as a notification with the error's title and message."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, EdgetuiError):
+            title, message = error.title, error.message
+        else:
+            title, message = "Unexpected error", f"{type(error).__name__}: {error}"
+        log.error("worker %r failed: %s", event.worker.description, message, exc_info=error)
+        self.notify(message, title=title, severity="error", timeout=10, markup=False)
+
+    async def ask_host_key(self, request: HostKeyRequest) -> bool:
+        """Ask the user whether to trust a new host key and return the decision.
+
+        It awaits a future instead of `push_screen_wait`, so it also works in tasks
+        that are not workers, such as the SSH layer's host key callback."""
+        log.info("asking about the host key of %s (%s)", request.device, request.fingerprint)
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def on_dismiss(accepted: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(accepted))
+
+        self.push_screen(HostKeyScreen(request), callback=on_dismiss)
+        accepted = await answer
+        log.info("host key of %s %s", request.device, "accepted" if accepted else "rejected")
+        return accepted
+
+    def _remember_theme(self, theme: Theme) -> None:
+        """Save the theme in the settings file, so the next start uses it."""
+        if self.settings.theme == theme.name:
+            return
+        self.settings.theme = theme.name
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.error("could not save settings to %s: %s", Settings.path(), exc)
+            self.notify(
+                f"{Settings.path()}: {exc}", title="Settings not saved", severity="warning", markup=False
+            )
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Return the bindings of every screen, grouped for the help screen."""
+        return [
+            ("Fleet screen", [*FleetScreen.BINDINGS, *FleetTable.BINDINGS]),
+            ("Device screen", list(DeviceScreen.BINDINGS)),
+            ("Host key dialog", list(HostKeyScreen.BINDINGS)),
+            ("Everywhere", list(EdgetuiApp.BINDINGS)),
+        ]
+
+    def action_help(self) -> None:
+        """Open the help screen."""
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def action_discover_marked(self) -> None:
+        """Discover the marked devices of the fleet table, or the row under the cursor."""
+        table = self.get_screen_of_type(FleetScreen).table
+        names = sorted(table.marked) or ([table.selected_name] if table.selected_name else [])
+        if not names:
+            self.notify("Mark rows with space first.", title="No device selected", severity="warning")
+            return
+        self.start_discovery(names)
+
+    def action_open_device(self, name: str) -> None:
+        """Open the device screen of ``name``."""
+        self.push_screen(DeviceScreen(name))
+
+    def action_switch_theme(self, name: str) -> None:
+        """Apply the theme ``name``. The theme signal saves it in the settings."""
+        self.theme = name
+
+    def get_screen_of_type(self, screen_type: type[Screen]) -> Screen:
+        """Return the first screen of ``screen_type`` on the stack."""
+        return next(screen for screen in self.screen_stack if isinstance(screen, screen_type))
+
+
+def create_app(
+    fleet: Fleet,
+    settings: Settings,
+    *,
+    discover_on_start: bool = False,
+    clock: Callable[[], datetime] | None = None,
+) -> EdgetuiApp:
+    """Build the console for ``fleet``. A fixed ``clock`` makes "last seen" reproducible.
+
+    The caller keeps ownership of ``fleet`` and closes it with `Fleet.aclose` after the app exits.
+    """
+    return EdgetuiApp(fleet, settings, discover_on_start=discover_on_start, clock=clock)

@@ -1,0 +1,55 @@
+"""The command palette's commands: every action of the console, by name."""
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from edgetui.tui.app import EdgetuiApp
+
+Command = tuple[str, Callable[[], object], str]
+"""A command's name as shown, the callable that runs it, and its help text."""
+
+
+class EdgetuiCommands(Provider):
+    """Discovery, device, theme, help and quit commands."""
+
+    app: "EdgetuiApp"
+
+    def commands(self) -> list[Command]:
+        """Return every command, with one per device and one per edgetui theme."""
+        app = self.app
+        commands: list[Command] = [
+            ("Discover all devices", partial(app.start_discovery, None),
+             "Run discovery on every device of the fleet"),
+            ("Discover marked devices", app.action_discover_marked,
+             "Run discovery on the marked rows, or the row under the cursor"),
+            ("Show keys and help", app.action_help, "List every key and what it does"),
+            ("Quit", app.action_quit, "Leave edgetui"),
+        ]
+        for name in app.edgetui_theme_names:
+            commands.append(
+                (f"Switch theme: {name}", partial(app.action_switch_theme, name),
+                 "Apply this theme now and remember it in settings.json")
+            )
+        for device in app.fleet.devices():
+            commands.append(
+                (f"Open device: {device.name}", partial(app.action_open_device, device.name),
+                 f"Show the facts, changes and events of {device.address}")
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        """List every command before the user types."""
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Return the commands whose names fuzzy-match ``query``."""
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)

@@ -1,0 +1,99 @@
+"""Build the text of the device screen's sections from domain objects.
+
+Values from devices and the store go through `Content` substitution or plain
+parts, never into markup, so brackets in a reason or a board name show as typed.
+"""
+
+from datetime import datetime
+
+from textual.content import Content
+
+from edgetui.domain import Device, Event, FactsSnapshot, HardwareFacts
+from edgetui.tui.formatting import as_utc, fact_rows, relative_time, value_text
+
+LABEL_WIDTH = 18
+"""Width of the label column in the key-value sections."""
+
+CHANGES_SHOWN = 5
+"""Number of past discoveries whose changes the "what changed" section lists."""
+
+
+def key_values(pairs: list[tuple[str, str]]) -> Content:
+    """Lay out (label, value) pairs as aligned lines with highlighted labels."""
+    lines = [
+        Content.assemble((label.ljust(LABEL_WIDTH), "$text-primary"), value)
+        for label, value in pairs
+    ]
+    return Content("\n").join(lines)
+
+
+def status_section(device: Device, now: datetime) -> Content:
+    """Describe the device's address, status with its full reason, and last contact."""
+    pairs = [
+        ("address", device.address),
+        ("user", device.user or "from ssh_config"),
+        ("status", str(device.status)),
+        ("reason", device.status_reason or "—"),
+        ("last seen", _seen_text(device.last_seen, now)),
+        ("release", device.current_release or "—"),
+    ]
+    if device.tags:
+        pairs.append(("tags", value_text(device.tags)))
+    return key_values(pairs)
+
+
+def facts_section(facts: HardwareFacts | None) -> Content:
+    """List every fact of the latest successful discovery."""
+    if facts is None:
+        return Content("No successful discovery yet. Press r to discover this device.")
+    return key_values(fact_rows(facts))
+
+
+def changes_section(history: list[FactsSnapshot], now: datetime) -> Content:
+    """List the facts that changed at each of the last few discoveries, before -> after."""
+    lines: list[Content] = []
+    for snapshot in history[:CHANGES_SHOWN]:
+        if not snapshot.changes:
+            continue
+        lines.append(Content.from_markup("[b]$when[/b]", when=_seen_text(snapshot.at, now)))
+        for change in snapshot.changes:
+            lines.append(
+                Content.assemble(
+                    "  ",
+                    (change.fact.ljust(LABEL_WIDTH - 2), "$text-primary"),
+                    (value_text(change.before), "$text-error"),
+                    " -> ",
+                    (value_text(change.after), "$text-success"),
+                )
+            )
+    if not lines:
+        return Content("Nothing changed between the stored discoveries.")
+    return Content("\n").join(lines)
+
+
+def events_section(events: list[Event], now: datetime) -> Content:
+    """List the device's recent events, newest first, with their outcome."""
+    if not events:
+        return Content("No events recorded for this device.")
+    lines = []
+    for event in events:
+        outcome = ("ok  ", "$text-success") if event.ok else ("fail", "$text-error")
+        lines.append(
+            Content.assemble(
+                relative_time(event.ts, now).rjust(9),
+                "  ",
+                outcome,
+                "  ",
+                (event.action, "bold"),
+                "  ",
+                event.message,
+            )
+        )
+    return Content("\n").join(lines)
+
+
+def _seen_text(moment: datetime | None, now: datetime) -> str:
+    """Return a timestamp as "2024-05-01 12:00:00 UTC (3h ago)", or "never"."""
+    if moment is None:
+        return "never"
+    return f"{as_utc(moment):%Y-%m-%d %H:%M:%S} UTC ({relative_time(moment, now)})"

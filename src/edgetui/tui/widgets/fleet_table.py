@@ -1,0 +1,176 @@
+"""A DataTable of the fleet's devices that updates one row at a time."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.color import Color, ColorParseError
+from textual.widgets import DataTable
+
+from edgetui.domain import DeviceStatus
+from edgetui.tui.columns import LABELS, fit_columns
+from edgetui.tui.rows import DeviceRow, row_matches
+
+MARK = "✓ "
+"""Prefix of the name of a device that is marked for discovery."""
+
+STATUS_COLOURS = {
+    DeviceStatus.ONLINE: "success",
+    DeviceStatus.OFFLINE: "warning",
+    DeviceStatus.ERROR: "error",
+    DeviceStatus.DISCOVERING: "accent",
+}
+"""Theme variable that colours each status. Other statuses use the text colour."""
+
+
+class FleetTable(DataTable):
+    """The fleet's devices, one row per device keyed by name, with marks and a filter."""
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open",
+            id="fleet.open",
+            tooltip="Open the device screen of the selected row",
+        ),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            id="fleet.mark",
+            tooltip="Mark or unmark the selected row; d discovers the marked devices",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    FleetTable {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._clock = clock
+        self._rows: dict[str, DeviceRow] = {}
+        self._widths: dict[str, int] = {}
+        self.marked: set[str] = set()
+        self.filter_query = ""
+
+    def on_mount(self) -> None:
+        """Recolour status cells whenever the theme changes."""
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rebuild())
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Choose the columns again, because a narrower table may drop some."""
+        self._rebuild()
+
+    @property
+    def device_rows(self) -> dict[str, DeviceRow]:
+        """Every device known to the table, shown or filtered out, by name."""
+        return self._rows
+
+    @property
+    def selected_name(self) -> str | None:
+        """Name of the device under the cursor, or None when the table is empty."""
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+    @property
+    def visible_names(self) -> list[str]:
+        """Names of the rows that the filter lets through, in table order."""
+        return [row_key.value for row_key in self.rows]
+
+    def load(self, rows: list[DeviceRow]) -> None:
+        """Replace every row, keeping the marks of devices that still exist."""
+        self._rows = {row.name: row for row in rows}
+        self.marked &= set(self._rows)
+        self._rebuild()
+
+    def update_row(self, row: DeviceRow) -> None:
+        """Redraw one device's cells in place, or add a new device at the end."""
+        self._rows[row.name] = row
+        if row.name not in self.rows:
+            if row_matches(row, self.filter_query, self._clock()):
+                self._add_row(row)
+            return
+        for key, value in self._cells(row).items():
+            if key in self._widths:
+                self.update_cell(row.name, key, value)
+
+    def set_filter(self, query: str) -> None:
+        """Show only the rows that match ``query``, as `row_matches` defines."""
+        self.filter_query = query
+        self._rebuild()
+
+    def refresh_times(self) -> None:
+        """Redraw the "last seen" column, whose text depends on the current time."""
+        if "last_seen" not in self._widths:
+            return
+        for name in self.visible_names:
+            self.update_cell(name, "last_seen", self._cells(self._rows[name])["last_seen"])
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the device under the cursor."""
+        name = self.selected_name
+        if name is None:
+            return
+        self.marked ^= {name}
+        self.update_cell(name, "name", self._cells(self._rows[name])["name"])
+
+    def _rebuild(self) -> None:
+        """Fit the columns to the width, then add every row that matches the filter."""
+        if not self.is_mounted:
+            return
+        selected = self.selected_name
+        now = self._clock()
+        shown = [row for row in self._rows.values() if row_matches(row, self.filter_query, now)]
+        self.clear(columns=True)
+        self._widths = self._fit(shown)
+        for key, width in self._widths.items():
+            self.add_column(LABELS[key], width=width, key=key)
+        for row in shown:
+            self._add_row(row)
+        if selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def _fit(self, rows: list[DeviceRow]) -> dict[str, int]:
+        """Return the width of each column that fits in the table's current width."""
+        content: dict[str, int] = {}
+        now = self._clock()
+        for row in rows:
+            for key, text in row.cells(now).items():
+                content[key] = max(content.get(key, 0), len(text))
+        content["name"] = content.get("name", 0) + len(MARK)
+        # The vertical scrollbar takes two cells once the rows overflow the height.
+        available = self.size.width - (2 if len(rows) > self.size.height - 1 else 0)
+        return {spec.key: width for spec, width in fit_columns(content, available)}
+
+    def _add_row(self, row: DeviceRow) -> None:
+        """Append one row with the cells of the shown columns."""
+        cells = self._cells(row)
+        self.add_row(*(cells[key] for key in self._widths), key=row.name)
+
+    def _cells(self, row: DeviceRow) -> dict[str, Text]:
+        """Return the row's cells as Text, so names with brackets are not read as markup."""
+        texts = row.cells(self._clock())
+        cells = {key: Text(value, no_wrap=True, overflow="ellipsis") for key, value in texts.items()}
+        prefix = MARK if row.name in self.marked else ""
+        cells["name"] = Text(prefix + row.name, no_wrap=True, overflow="ellipsis")
+        cells["status"].stylize(self._status_style(row.device.status))
+        return cells
+
+    def _status_style(self, status: DeviceStatus) -> Style:
+        """Return the colour of a status, taken from the current theme's variables."""
+        variable = STATUS_COLOURS.get(status)
+        value = self.app.theme_variables.get(variable) if variable else None
+        try:
+            return Style(color=Color.parse(value).rich_color) if value else Style()
+        except ColorParseError:
+            return Style()
+

@@ -1,0 +1,47 @@
+"""Snapshots of the screens on the fixed fleet (tui/fleet_data.py) at 2025-06-01 12:00 UTC.
+
+Update them with `pytest tests/tui --snapshot-update` after checking the new SVGs by eye.
+"""
+
+from edgetui.settings import Settings
+from edgetui.tui.app import EdgetuiApp, create_app
+from tui.fleet_data import fixed_clock
+
+
+def test_fleet_screen_80x24(snap_compare, app: EdgetuiApp):
+    """The fleet screen in the dark theme at 80x24.
+
+    A person should see the summary line "3 online · 1 offline · 1 error ·
+    6 total" with discovery idle, then the one-line filter prompt. Six rows
+    follow, sorted by name, with the columns name, status, last seen, board and
+    arch, because the other columns do not fit. Online rows are green, nuc-gateway is an amber "offline: connection
+    ref…", imx8-kiosk a red "error: shim reply was n…", new-device "unknown" and
+    "never". rpi4-aarch64 was seen "12s ago". The cursor is on coral-devboard,
+    and the footer lists Open, Mark, Discover, Rediscover, Filter and Help.
+    """
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_fleet_screen_high_contrast(snap_compare, fleet):
+    """The fleet screen in edgetui-high-contrast, filtered to arch=aarch64, at 80x24.
+
+    A person should see a black background, white text and a yellow cursor row.
+    Only coral-devboard, jetson-nano and rpi4-aarch64 are listed, and the
+    filter line shows "arch=aarch64".
+    """
+    app = create_app(fleet, Settings(theme="edgetui-high-contrast"), clock=fixed_clock)
+    assert snap_compare(app, terminal_size=(80, 24), press=["slash", *"arch=aarch64", "enter"])
+
+
+def test_device_screen(snap_compare, app: EdgetuiApp):
+    """The device screen of rpi4-aarch64 at 100x50, opened with Down five times, then Enter.
+
+    A person should see the title "rpi4-aarch64  online  127.0.0.1:40001" and
+    the Status section with "last seen 2025-06-01 11:59:48 UTC (12s ago)".
+    The Facts section lists every fact, such as kernel 6.1.21-v8+, Debian 12,
+    4x cortex-a72 @ 1800 MHz, memory total 7.6 GiB and docker 24.0.5 running.
+    "What changed" has one line, "mem_total_mb 3794 -> 7812", under
+    "2025-06-01 11:59:48 UTC (12s ago)". The events section reads "No events
+    recorded for this device." The footer lists Back and Rediscover.
+    """
+    assert snap_compare(app, terminal_size=(100, 50), press=[*["down"] * 5, "enter"])
