@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder for keys, home folders and inventory.toml (created if missing)")
     up.add_argument("--profile", type=Path, action="append", default=[], metavar="PATH",
                     help="profile folder to use, repeatable (default: all bundled profiles)")
+    up.add_argument("--stop-on-stdin-eof", action="store_true",
+                    help="also stop when standard input closes: a parent that pipes to it "
+                         "then stops the fleet by exiting, even when it is killed")
     up.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                     help="level of the sample_fleet log on stderr (default: INFO)")
 
@@ -88,7 +91,9 @@ def _run_up(args: argparse.Namespace) -> int:
 
     _configure_logging(args.log_level)
     try:
-        return asyncio.run(_serve(args.state_dir, args.devices, args.profile or None))
+        return asyncio.run(
+            _serve(args.state_dir, args.devices, args.profile or None, args.stop_on_stdin_eof)
+        )
     except (ProfileError, OSError) as exc:
         print(f"sample-fleet: error: {exc}", file=sys.stderr)
         return 1
@@ -106,11 +111,15 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 
-async def _serve(state_dir: Path, devices: int, profiles: list[Path] | None) -> int:
+async def _serve(
+    state_dir: Path, devices: int, profiles: list[Path] | None, stop_on_stdin_eof: bool = False
+) -> int:
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop_requested.set)
+    if stop_on_stdin_eof:
+        loop.create_task(_stop_at_stdin_eof(stop_requested))
     try:
         async with SampleFleet(state_dir, devices, profiles) as fleet:
             for device in fleet.devices:
@@ -119,6 +128,14 @@ async def _serve(state_dir: Path, devices: int, profiles: list[Path] | None) -> 
             print("Press Ctrl+C to stop.", flush=True)
             await stop_requested.wait()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     return 0
+
+
+async def _stop_at_stdin_eof(stop_requested: asyncio.Event) -> None:
+    """Set ``stop_requested`` once standard input reaches end of file."""
+    # The read runs in a thread because stdin may be a pipe, a terminal or /dev/null.
+    await asyncio.to_thread(sys.stdin.buffer.read)
+    logging.getLogger("sample_fleet").info("standard input closed; stopping the fleet")
+    stop_requested.set()

@@ -12,6 +12,7 @@ from edgetui.domain import Device, DeviceStatus
 from edgetui.service import Fleet
 from edgetui.settings import Settings
 from edgetui.tui.app import create_app
+from edgetui.tui.columns import COLUMNS
 from edgetui.tui.messages import DeviceDiscovered, DeviceDiscoveryStarted, DiscoveryFinished
 from edgetui.tui.screens.fleet import FleetScreen
 from edgetui.tui.screens.host_key import HostKeyScreen
@@ -59,6 +60,15 @@ async def test_discover_all_updates_rows(tmp_path: Path):
                     assert str(table.get_cell(name, "arch")) == "aarch64"
                 assert "idle" in str(app.screen.query_one(FleetSummary).render())
                 assert "2 online" in str(app.screen.query_one(FleetSummary).render())
+
+                # The columns were sized while every board cell was empty;
+                # discovery must widen them to show what it found.
+                await pilot.pause()
+                table = app.screen.query_one(FleetTable)
+                widths = {key.value: column.width for key, column in table.columns.items()}
+                board_cap = next(spec.max_width for spec in COLUMNS if spec.key == "board")
+                assert widths["board"] == min(len(RPI4_BOARD), board_cap)
+                assert widths["arch"] >= len("aarch64")
         finally:
             await fleet.aclose()
 

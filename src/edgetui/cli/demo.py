@@ -18,16 +18,17 @@ from edgetui.settings import data_dir
 log = logging.getLogger("edgetui.demo")
 
 # Eight boards that differ in the ways the console must handle: 64-bit and
-# 32-bit ARM, x86 with AVX, RISC-V, MIPS without python3, and three accelerators.
+# 32-bit ARM, x86 with AVX, RISC-V, MIPS without python3, a Docker host and
+# three accelerators (NVIDIA GPUs on two Jetsons, a Coral Edge TPU).
 DEMO_PROFILES = [
     "rpi4-aarch64",
     "jetson-nano-l4t32",
-    "jetson-orin",
+    "jetson-orin-jp6",
     "coral-edgetpu",
     "x86_64-nuc-ipc",
     "riscv-visionfive2-jh7110",
     "openwrt-busybox",
-    "rpi3b-armv7-raspbian",
+    "rpi3b-armv7-raspbian-docker",
 ]
 
 START_TIMEOUT_S = 60.0
@@ -57,15 +58,21 @@ def start_sample_fleet(state_dir: Path, count: int) -> subprocess.Popen:
     state_dir.mkdir(parents=True, exist_ok=True)
     inventory.unlink(missing_ok=True)
 
+    # The fleet stops when its stdin pipe closes, which happens however this
+    # process ends: a quit, Ctrl-C, a closed terminal (SIGHUP) or even SIGKILL.
     command = [sys.executable, "-m", "sample_fleet", "up", "--devices", str(count)]
-    command += ["--state-dir", str(state_dir)]
+    command += ["--state-dir", str(state_dir), "--stop-on-stdin-eof"]
     for profile in demo_profiles(count):
         command += ["--profile", str(profile)]
 
     log_file = open(state_dir / "sample-fleet.log", "w", encoding="utf-8")  # noqa: SIM115
     log.info("starting the sample fleet: %s", " ".join(command))
     process = subprocess.Popen(
-        command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        stdin=subprocess.PIPE,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     log_file.close()
 
@@ -91,6 +98,8 @@ def stop_sample_fleet(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
     log.info("stopping the sample fleet (pid %d)", process.pid)
+    if process.stdin is not None:
+        process.stdin.close()
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=10)

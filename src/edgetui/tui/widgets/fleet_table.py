@@ -59,6 +59,7 @@ class FleetTable(DataTable):
         self._widths: dict[str, int] = {}
         self.marked: set[str] = set()
         self.filter_query = ""
+        self._relayout_pending = False
 
     def on_mount(self) -> None:
         """Recolour status cells whenever the theme changes."""
@@ -102,6 +103,28 @@ class FleetTable(DataTable):
         for key, value in self._cells(row).items():
             if key in self._widths:
                 self.update_cell(row.name, key, value)
+        self._relayout_if_needed()
+
+    def _relayout_if_needed(self) -> None:
+        """Rebuild once, after the next refresh, when new cell text changes the column widths.
+
+        Discovery fills cells that were empty when the columns were sized, so
+        without this the board and arch columns would stay as narrow as "—".
+        Updates that arrive together share one rebuild.
+        """
+        if self._relayout_pending:
+            return
+        now = self._clock()
+        shown = [row for row in self._rows.values() if row_matches(row, self.filter_query, now)]
+        if self._fit(shown) == self._widths:
+            return
+        self._relayout_pending = True
+
+        def relayout() -> None:
+            self._relayout_pending = False
+            self._rebuild()
+
+        self.call_after_refresh(relayout)
 
     def set_filter(self, query: str) -> None:
         """Show only the rows that match ``query``, as `row_matches` defines."""
