@@ -101,18 +101,19 @@ def run_edgetui(state: Path, round_no: int, devices: int) -> dict:
     out = {}
     for label in ("cold", "warm"):
         command = base + ["discover", "--json", "--max-connections", str(devices)]
-        seconds, peak_mib, _, result = run_measured(command)
+        seconds, peak_mib, _, result, cpu = run_measured(command)
         ok = sum(1 for row in json.loads(result.stdout) if row["ok"])
-        out[label] = {"seconds": seconds, "peak_mib": peak_mib, "ok": ok}
+        out[label] = {"seconds": seconds, "peak_mib": peak_mib, "ok": ok, "cpu_s": cpu}
     return out
 
 
 def run_ansible(ansible: Path, state: Path, ini: Path, env: dict, devices: int) -> dict:
     """Time `ansible all -m setup` with one fork per device."""
     command = [str(ansible), "all", "-i", str(ini), "-m", "setup", "-f", str(devices), "-o"]
-    seconds, peak_mib, processes, result = run_measured(command, env=env)
+    seconds, peak_mib, processes, result, cpu = run_measured(command, env=env)
     ok = result.stdout.decode(errors="replace").count("SUCCESS")
-    return {"seconds": seconds, "peak_mib": peak_mib, "ok": ok, "processes": processes}
+    return {"seconds": seconds, "peak_mib": peak_mib, "ok": ok, "processes": processes,
+            "cpu_s": cpu}
 
 
 def main() -> int:
@@ -162,10 +163,11 @@ def report(rounds: list[dict], devices: int) -> None:
     ]
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {devices} devices; {len(rounds)} rounds")
-    print("| tool | median s | peak MiB (PSS, process tree) | devices ok |")
-    print("| --- | --- | --- | --- |")
+    print("| tool | median s | console CPU s | peak MiB (PSS, process tree) | devices ok |")
+    print("| --- | --- | --- | --- | --- |")
     for label, path in rows:
         print(f"| {label} | {median(path + ('seconds',)):.2f} | "
+              f"{median(path + ('cpu_s',)):.2f} | "
               f"{median(path + ('peak_mib',)):.0f} | {median(path + ('ok',)):.0f} |")
     ansible_s = median(("ansible", "seconds"))
     for label in ("cold", "warm"):

@@ -5,6 +5,7 @@ pages shared between forked workers are counted once in total rather than once
 per process. Linux only: it reads /proc/PID/smaps_rollup.
 """
 
+import resource
 import subprocess
 import threading
 import time
@@ -73,7 +74,12 @@ class TreeSampler:
 
 
 def run_measured(command: list[str], env: dict | None = None, cwd: Path | None = None):
-    """Run ``command``; return (seconds, peak PSS in MiB, peak process count, result)."""
+    """Run ``command``; return (seconds, peak PSS in MiB, peak process count, result, CPU s).
+
+    CPU seconds are user plus system time of the command and every descendant
+    it waited for, so they count the tool's own work, not the devices'.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -81,5 +87,7 @@ def run_measured(command: list[str], env: dict | None = None, cwd: Path | None =
     with TreeSampler(process.pid) as sampler:
         stdout, stderr = process.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    return seconds, sampler.peak_kib / 1024, sampler.peak_processes, result
+    return seconds, sampler.peak_kib / 1024, sampler.peak_processes, result, cpu
