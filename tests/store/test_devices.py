@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from edgetui.domain import Device, DeviceStatus, HardwareFacts
 from edgetui.errors import InputError
@@ -130,3 +131,10 @@ def test_naive_last_seen_is_taken_as_utc(store):
     store.upsert_device(make_device())
     store.set_status("rpi4-aarch64", DeviceStatus.ONLINE, last_seen=datetime(2025, 3, 1, 12, 0))
     assert store.device("rpi4-aarch64").last_seen == datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("name", ["a;b", "$(reboot)", "-rf", "a b", "dev`x`", "x|y", ""])
+def test_device_rejects_shell_metacharacters(name):
+    with pytest.raises(ValidationError) as raised:
+        Device(name=name, host="127.0.0.1")
+    assert "invalid device name" in str(raised.value)

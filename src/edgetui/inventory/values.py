@@ -3,12 +3,9 @@
 import re
 from pathlib import Path
 
+from edgetui.domain.device import DEVICE_NAME_PATTERN as _NAME_PATTERN
+from edgetui.domain.device import DEVICE_NAME_RULE as _NAME_RULE
 from edgetui.inventory.errors import InventoryError
-
-# Device names reach file names, log lines and command arguments, so only
-# characters without meaning to a shell or to option parsing are allowed.
-_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
-_NAME_RULE = "use only letters, digits, '.', '_' and '-', and start with a letter, digit or '_'"
 
 
 def check_name(value: object, path: Path, line: int | None) -> str:
