@@ -1,8 +1,9 @@
 """Device profiles: captured files and command outputs of one real board.
 
-A profile folder contains `profile.toml`, `SOURCE.md`, `root/` (files at their
-path on the board) and optionally `commands/` (one file per captured command
-line). `sample_fleet/README.md` describes the layout.
+A profile folder contains `profile.toml`, `SOURCE.md`, and at least one capture:
+files at their path on the board under `root/`, or command outputs under
+`commands/` (one file per captured command line). Either folder may be missing,
+because git keeps no empty folders. `sample_fleet/README.md` describes the layout.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def load_profile(path: Path) -> Profile:
 
     if not (path / "SOURCE.md").is_file():
         raise ProfileError(f"profile {path}: missing SOURCE.md")
-    if not (path / "root").is_dir():
-        raise ProfileError(f"profile {path}: missing root/ directory")
+    if not _has_files(path / "root") and not _has_files(path / "commands"):
+        raise ProfileError(
+            f"profile {path}: no captures: put files under root/ or command outputs under commands/"
+        )
 
     profile = Profile(
         name=data["name"],
@@ -112,3 +115,8 @@ def list_profiles(directory: Path = BUNDLED_PROFILES_DIR) -> list[Profile]:
     """
     profiles = [load_profile(child) for child in directory.iterdir() if child.is_dir()]
     return sorted(profiles, key=lambda profile: (profile.unit != "main", profile.name))
+
+
+def _has_files(folder: Path) -> bool:
+    """Tell whether ``folder`` exists and contains at least one file, at any depth."""
+    return folder.is_dir() and any(child.is_file() for child in folder.rglob("*"))

@@ -30,7 +30,8 @@ def test_bundled_profile_folder_valid(folder: str) -> None:
         assert data[field].strip(), field
     assert data["name"] == folder
     assert (path / "SOURCE.md").is_file()
-    assert (path / "root").is_dir()
+    captures = [p for sub in ("root", "commands") for p in (path / sub).rglob("*") if p.is_file()]
+    assert captures, f"profile {folder} has no captures"
     assert load_profile(path).name == folder
 
 
@@ -62,12 +63,19 @@ def test_load_profile_names_missing_toml(tmp_path: Path) -> None:
     assert "missing profile.toml" in str(error.value)
 
 
-def test_load_profile_names_missing_root(tmp_path: Path) -> None:
+def test_load_profile_rejects_no_captures(tmp_path: Path) -> None:
     write_profile(tmp_path, commands={})
+
+    with pytest.raises(ProfileError, match="no captures"):
+        load_profile(tmp_path)
+
+
+def test_load_profile_accepts_missing_root(tmp_path: Path) -> None:
+    # A clone has no root/ for profiles that captured only commands: git keeps no empty folders.
+    write_profile(tmp_path, commands={"lsusb": "Bus 001 Device 001: ID 1d6b:0002\n"})
     (tmp_path / "root").rmdir()
 
-    with pytest.raises(ProfileError, match="missing root/"):
-        load_profile(tmp_path)
+    assert load_profile(tmp_path).name == "custom"
 
 
 def test_load_profile_rejects_invalid_exit_file(tmp_path: Path) -> None:
