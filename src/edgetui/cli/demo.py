@@ -1,7 +1,7 @@
 """`edgetui demo`: a sample fleet, discovered and shown in the TUI, in one command.
 
-The sample fleet runs as a child process so the TUI's event loop stays free for
-the screen; the demo stops it when the TUI quits, whatever way it quits.
+The sample fleet runs as a child process, so the TUI's event loop stays free for
+the screen. The child stops when the demo ends, however the demo ends.
 """
 
 import logging
