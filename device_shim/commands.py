@@ -1,5 +1,6 @@
 """The shim's command table and its command-line parsing."""
 
+from device_shim.benchmark import run_benchmark
 from device_shim.inventory import run_inventory
 
 EXIT_USAGE = 2
@@ -14,6 +15,7 @@ class UsageError(Exception):
 # and stream are added here as they are written.
 COMMANDS = {
     "inventory": {"options": ("root",), "handler": run_inventory},
+    "benchmark": {"options": (), "handler": run_benchmark},
 }
 
 

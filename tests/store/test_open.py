@@ -20,6 +20,9 @@ from edgetui.store.migrations import Migration
 
 from tests.store.conftest import sha256_of
 
+NEXT = migrations.latest_version() + 1
+"""Version number for a migration that a test appends after the real ones."""
+
 
 def pragma(path: Path, name: str):
     """Read one PRAGMA value through a separate plain sqlite3 connection."""
@@ -174,14 +177,14 @@ def test_failed_migration_rolls_back(db_path, monkeypatch):
     make_real_database(db_path, devices=3)
     tables_before = table_names(db_path)
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(2, "add rollouts", _failing_step)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", _failing_step)])
 
     with pytest.raises(StoreMigrationError) as raised:
         FleetStore(db_path)
 
-    assert "schema version 2" in str(raised.value)
+    assert f"schema version {NEXT}" in str(raised.value)
     assert "simulated failure" in str(raised.value)
-    assert pragma(db_path, "user_version") == 1
+    assert pragma(db_path, "user_version") == NEXT - 1
     assert table_names(db_path) == tables_before
     conn = sqlite3.connect(db_path)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
@@ -191,7 +194,7 @@ def test_failed_migration_rolls_back(db_path, monkeypatch):
 
 def test_failed_migration_on_new_file_leaves_no_tables(db_path, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(2, "add rollouts", _failing_step)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", _failing_step)])
 
     with pytest.raises(StoreMigrationError):
         FleetStore(db_path)
@@ -208,15 +211,15 @@ def test_new_migration_applies_on_reopen(db_path, monkeypatch):
         db.execute("CREATE TABLE rollouts (id INTEGER PRIMARY KEY)")
 
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(2, "add rollouts", add_rollouts)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", add_rollouts)])
     with FleetStore(db_path) as store:
         assert len(store.devices()) == 2
-    assert pragma(db_path, "user_version") == 2
+    assert pragma(db_path, "user_version") == NEXT
     assert "rollouts" in table_names(db_path)
 
 
 def test_migration_versions_must_be_consecutive(db_path, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(3, "skips 2", lambda db: None)])
+                        [*migrations.MIGRATIONS, Migration(NEXT + 1, "skips one", lambda db: None)])
     with pytest.raises(ValueError, match="1, 2, 3"):
         FleetStore(db_path)

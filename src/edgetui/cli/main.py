@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edgetui import __version__
 from edgetui.cli.logs import configure_logging
+from edgetui.cli.optimize_cmd import add_optimize_parser
 from edgetui.errors import EdgetuiError
 from edgetui.settings import DB_ENV, default_db_path, log_path
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet(commands)
     _add_discover(commands)
     _add_sample_fleet(commands)
+    add_optimize_parser(commands)
     return parser
 
 
@@ -145,6 +147,10 @@ def _dispatch(args: argparse.Namespace, db_path: Path) -> int:
         return commands.fleet_list(db_path, as_json=args.json)
     if args.command == "discover":
         return asyncio.run(commands.discover(db_path, args))
+    if args.command == "optimize":
+        from edgetui.cli.optimize_cmd import run_optimize
+
+        return run_optimize(db_path, args)
     if args.command == "sample-fleet":
         from sample_fleet.cli import main as sample_fleet_main
 

@@ -6,18 +6,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edgetui.artifacts.records import ModelRecord, VariantRecord
 from edgetui.domain import Device, DeviceStatus, Event, FactChange, FactsSnapshot, HardwareFacts
 from edgetui.store.db import StoreConnection
 from edgetui.store.devices import DeviceTable
 from edgetui.store.events import EventLog
 from edgetui.store.facts import FactsTable
 from edgetui.store.hostkeys import HostKeyTable
+from edgetui.store.models import ModelTable
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 
 
 class FleetStore:
-    """The fleet database: devices, hardware facts history, event log and host keys.
+    """The fleet database: devices, hardware facts history, event log, host keys, and models.
 
     Opening checks the file first and leaves it untouched if it is damaged
     (StoreCorruptError), another program's (StoreForeignError) or from a newer
@@ -33,6 +35,7 @@ class FleetStore:
         self._facts = FactsTable(self._connection, self._devices)
         self._events = EventLog(self._connection)
         self._host_keys = HostKeyTable(self._connection)
+        self._models = ModelTable(self._connection)
 
     def __enter__(self) -> "FleetStore":
         return self
@@ -123,3 +126,21 @@ class FleetStore:
     def replace_host_key(self, host: str, port: int, key: str) -> None:
         """Make ``key`` the only stored key of host:port, as an inventory import does."""
         self._host_keys.replace(host, port, key)
+
+    # Models and their optimized variants
+
+    def record_model(self, model: ModelRecord) -> None:
+        """Add a source model, or update the name, path and facts of a known one."""
+        self._models.record_model(model)
+
+    def record_variants(self, model_sha256: str, variants: list[VariantRecord]) -> None:
+        """Replace the variants of a recorded model with those of the latest optimize run."""
+        self._models.record_variants(model_sha256, variants)
+
+    def models(self) -> list[ModelRecord]:
+        """Return every recorded model, most recently optimized first."""
+        return self._models.models()
+
+    def variants(self, model_sha256: str) -> list[VariantRecord]:
+        """Return the variants of one model in the order they were recorded."""
+        return self._models.variants(model_sha256)

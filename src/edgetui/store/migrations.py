@@ -80,8 +80,53 @@ def _create_initial_schema(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _create_model_tables(db: sqlite_utils.Database) -> None:
+    """Create the models and variants tables of `edgetui optimize`."""
+    statements = [
+        """CREATE TABLE models (
+            sha256 TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            opset INTEGER,
+            task TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # JSON columns: device_latency maps device name to its latency object,
+        # warnings and recommended_for are lists of text, details an object.
+        """CREATE TABLE variants (
+            id INTEGER PRIMARY KEY,
+            model_sha256 TEXT NOT NULL REFERENCES models(sha256) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            blob_sha256 TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            compressed_bytes INTEGER NOT NULL,
+            latency_ms_p50 REAL,
+            latency_ms_p95 REAL,
+            threads INTEGER NOT NULL,
+            device_latency TEXT NOT NULL DEFAULT '{}',
+            metric TEXT,
+            agreement REAL,
+            max_abs_error REAL,
+            quantized_nodes INTEGER NOT NULL DEFAULT 0,
+            warnings TEXT NOT NULL DEFAULT '[]',
+            within_budget INTEGER NOT NULL,
+            accuracy_budget REAL NOT NULL,
+            recommended_for TEXT NOT NULL DEFAULT '[]',
+            details TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX variants_model ON variants(model_sha256)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "create devices, facts, events and host_keys", _create_initial_schema),
+    Migration(2, "create models and variants", _create_model_tables),
 ]
 
 
