@@ -196,3 +196,45 @@ def _inventory_without_host_keys(sample_fleet, tmp_path):
     target = tmp_path / "no-keys.toml"
     target.write_text("\n".join(lines) + "\n")
     return target
+
+
+async def test_imported_ssh_config_is_used_to_connect(tmp_path, capsys, sample_fleet):
+    # The file is not ~/.ssh/config: the alias resolves only through the imported file.
+    device = sample_fleet.devices[0]
+    config = tmp_path / "fleet_ssh_config"
+    config.write_text(
+        "Host lab-board\n"
+        "    HostName 127.0.0.1\n"
+        f"    Port {device.port}\n"
+        "    User edge\n"
+        f"    IdentityFile {device.client_key_path}\n"
+    )
+    db = tmp_path / "fleet.db"
+    assert main(["--db", str(db), "fleet", "import", str(config)]) == 0
+    capsys.readouterr()
+
+    status = await run_discover(db, "--json", "--accept-new-host-keys")
+
+    results = json.loads(capsys.readouterr().out)
+    assert results[0]["name"] == "lab-board"
+    assert results[0]["ok"], results[0]["error"]
+    assert status == 0
+
+
+@pytest.mark.parametrize("command", [["fleet", "list"], ["discover"]])
+def test_missing_database_is_not_created(tmp_path, capsys, command):
+    db = tmp_path / "typo" / "fleet.db"
+
+    assert main(["--db", str(db), *command]) == 2
+
+    assert str(db) in capsys.readouterr().err
+    assert not db.exists()
+    assert not db.parent.exists()
+
+
+def test_sample_fleet_help_reaches_its_parser(capsys):
+    assert main(["sample-fleet", "--help"]) == 0
+
+    out = capsys.readouterr().out
+    assert "up" in out
+    assert "list" in out

@@ -100,7 +100,8 @@ def test_unknown_device_without_close_names(store):
     with pytest.raises(DeviceNotFound) as raised:
         store.device("xyz")
     assert raised.value.suggestions == []
-    assert "not found" in str(raised.value)
+    assert "no device named 'xyz'" in str(raised.value)
+    assert "edgetui fleet list" in str(raised.value)
 
 
 @pytest.mark.parametrize("call", [

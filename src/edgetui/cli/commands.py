@@ -39,8 +39,22 @@ def fleet_import(db_path: Path, file: Path, *, as_json: bool) -> int:
     return EXIT_OK
 
 
+def require_database(db_path: Path) -> None:
+    """Raise an error naming ``db_path`` when it does not exist.
+
+    Commands that only read or act on devices must not create an empty
+    database, because a mistyped --db would then look like an empty fleet.
+    """
+    if not db_path.exists():
+        raise InputError(
+            f"No fleet database at {db_path}. Check --db or EDGETUI_DB, or create the "
+            "fleet with `edgetui fleet import FILE`."
+        )
+
+
 def fleet_list(db_path: Path, *, as_json: bool) -> int:
     """Print every device with its status and latest facts."""
+    require_database(db_path)
     fleet = Fleet.open(db_path)
     try:
         rows = [(device, fleet.latest_facts(device.name)) for device in fleet.devices()]
@@ -64,6 +78,7 @@ async def discover(db_path: Path, args: argparse.Namespace) -> int:
         raise InputError(f"--max-connections must be at least 1, not {args.max_connections}.")
     if args.connect_timeout <= 0:
         raise InputError(f"--connect-timeout must be positive, not {args.connect_timeout}.")
+    require_database(db_path)
 
     fleet = Fleet.open(
         db_path,
@@ -114,9 +129,10 @@ def _print_discovery_summary(results) -> None:
             continue
         facts = result.facts
         accelerators = ", ".join(f"{a.vendor} {a.kind}" for a in facts.accelerators) or "none"
+        cores = f"{facts.cpu_cores} cores" if facts.cpu_cores else "cores unknown"
         print(
-            f"{result.name}: {facts.board or 'unknown board'}, {facts.arch or '?'}, "
-            f"{facts.cpu_cores or '?'} cores, accelerators: {accelerators}"
+            f"{result.name}: {facts.board or 'board unknown'}, {facts.arch or 'arch unknown'}, "
+            f"{cores}, accelerators: {accelerators}"
         )
     failed = sum(1 for result in results if not result.ok)
     print(f"{len(results) - failed} of {len(results)} devices discovered.", file=sys.stderr)

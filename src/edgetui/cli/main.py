@@ -116,7 +116,17 @@ def _add_sample_fleet(commands) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the `edgetui` command and return its exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    # Everything after `sample-fleet` belongs to its own parser, `--help` included;
+    # argparse's REMAINDER does not capture a leading option, so split by hand.
+    sample_fleet_args = None
+    if "sample-fleet" in argv:
+        split = argv.index("sample-fleet") + 1
+        argv, sample_fleet_args = argv[:split], argv[split:]
     args = parser.parse_args(argv)
+    if sample_fleet_args is not None:
+        args.rest = sample_fleet_args
     db_path = (args.db or default_db_path()).expanduser()
     configure_logging(log_path(), verbose=args.verbose)
     log.info("edgetui %s: %s", __version__, args.command or "tui")

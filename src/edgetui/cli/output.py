@@ -34,6 +34,9 @@ def device_row(device: Device, facts: HardwareFacts | None) -> dict[str, Any]:
         "last_seen": device.last_seen.isoformat() if device.last_seen else None,
         "board": facts.board if facts else None,
         "arch": facts.arch if facts else None,
+        "cpu_cores": facts.cpu_cores if facts else None,
+        "mem_total_mb": facts.mem_total_mb if facts else None,
+        "accelerators": [a.model_dump() for a in facts.accelerators] if facts else [],
     }
 
 

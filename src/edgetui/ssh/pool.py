@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -360,8 +361,11 @@ class SSHPool:
         """Take a connection slot, connect, record an accepted host key and cache the connection."""
         await self._acquire_slot(entry)
         try:
+            # asyncssh applies ssh_config again itself, so it must read the same
+            # files as resolve_target did, the device's imported file included.
+            settings = dataclasses.replace(self._settings, config_paths=self._config_paths(entry.device))
             conn = await open_connection(
-                entry.device, target, check, self._settings, tunnel, lambda lost, exc: self._on_lost(entry, lost, exc)
+                entry.device, target, check, settings, tunnel, lambda lost, exc: self._on_lost(entry, lost, exc)
             )
         except SSHError as exc:
             self._release_slot()

@@ -80,8 +80,8 @@ class DeviceNotFound(InputError):
         if suggestions:
             hint = "Did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
         else:
-            hint = "Check the name against the device list, or import an inventory that has it."
-        super().__init__(f"Device {name!r} not found. {hint}")
+            hint = "List the devices with `edgetui fleet list`, or import an inventory that has it."
+        super().__init__(f"The fleet has no device named {name!r}. {hint}")
 
 
 class InvalidHostKey(InputError):
