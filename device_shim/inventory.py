@@ -69,6 +69,11 @@ def collect_inventory(ctx):
             if key in facts:
                 facts[key] = value
 
+    try:
+        containers.fill_from_docker_info(ctx, facts)
+    except Exception as exc:  # noqa: BLE001 - the reply must always be produced
+        ctx.warn("fill_from_docker_info failed: {}: {}".format(type(exc).__name__, exc))
+
     reply = dict((key, facts[key]) for key, _ in FACT_DEFAULTS)
     reply["limited"] = False
     reply["warnings"] = list(ctx.warnings)

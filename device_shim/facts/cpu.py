@@ -75,11 +75,20 @@ def present_cpus(ctx):
     return None
 
 
+def _siblings(info):
+    """Return the largest `siblings` count (logical CPUs of one x86 package), or 0."""
+    counts = [block.get("siblings", "").strip() for block in info.blocks]
+    return max([int(count) for count in counts if count.isdigit()] + [0])
+
+
 def collect_cpu_cores(ctx):
     """Return the logical CPU count: cpuinfo blocks, sysfs ranges, lscpu, then `nproc`."""
     info = load_cpuinfo(ctx)
     if info is not None and info.blocks:
-        return {"cpu_cores": len(info.blocks)}
+        # x86 blocks carry `siblings`, the logical CPUs of their package. A
+        # cpuinfo pasted with only its first processor block still says how
+        # many there are; on a whole file the block count is the larger one.
+        return {"cpu_cores": max(len(info.blocks), _siblings(info))}
 
     numbers = present_cpus(ctx)
     if numbers:
@@ -104,6 +113,9 @@ def collect_cpu_clusters(ctx):
     """Group CPUs into clusters by core name and cpufreq maximum, in order of the first CPU."""
     info = load_cpuinfo(ctx)
     if info is not None and info.blocks:
+        if _siblings(info) > len(info.blocks):
+            # Only some processor blocks were captured: the grouping is unknown.
+            return {"cpu_clusters": []}
         cores = core_names(info)
     else:
         # No cpuinfo blocks: group the sysfs CPUs by frequency under the model name.
