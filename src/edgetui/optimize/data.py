@@ -242,10 +242,15 @@ def _load_folder(folder: Path, model: ModelInfo, preprocess: Preprocess | None) 
             f"Data folder {folder} has no usable files ({len(files)} files, none ending in "
             f"{', '.join(TENSOR_SUFFIXES + IMAGE_SUFFIXES + AUDIO_SUFFIXES)}). Add tensors, images or .wav files."
         )
-    if len(present) > 1:
-        raise DataError(f"Data folder {folder} mixes {' and '.join(present)}. Keep one kind of data per folder.")
-
     kind = present[0]
+    if len(present) > 1:
+        kind = _kind_for_model(present, preprocess)
+        if kind is None:
+            raise DataError(
+                f"Data folder {folder} mixes {' and '.join(present)}, and no preprocessing settings "
+                "say which the model takes. Keep one kind of data per folder, or give the model "
+                "a .preprocess.toml with an [image] or [audio] table."
+            )
     used = kinds[kind]
     warnings = []
     if len(used) < len(files):
@@ -257,6 +262,17 @@ def _load_folder(folder: Path, model: ModelInfo, preprocess: Preprocess | None) 
     else:
         samples = _audio_samples(used, model, preprocess)
     return SampleSet(samples=samples, source=str(folder), random=False, warnings=warnings, kind=kind)
+
+
+def _kind_for_model(present: list[str], preprocess: Preprocess | None) -> str | None:
+    """Return the kind of file that the preprocessing settings are for, when the folder has it."""
+    if preprocess is None or preprocess.source == "options":
+        return None
+    if preprocess.has_image_settings and "images" in present:
+        return "images"
+    if preprocess.audio_input and "audio" in present:
+        return "audio"
+    return None
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -319,3 +319,27 @@ def test_input_default_needs_one_key(tmp_path):
 
     assert str(path) in str(raised.value)
     assert "exactly one of fill, value or carry" in str(raised.value)
+
+
+def test_mixed_folder_uses_kind_of_settings(tmp_path, models):
+    folder = write_pages(tmp_path / "mixed", ["00"], (224, 224), rotate=False)
+    np.save(folder / "labels.npy", np.zeros(4))
+    settings_file = tmp_path / "orientation.preprocess.toml"
+    settings_file.write_text(ORIENTATION_TOML)
+
+    samples = load_samples(folder, models[ORIENTATION], preprocess=load_preprocess(settings_file))
+
+    assert samples.kind == "images"
+    assert len(samples.samples) == 1
+    assert any("ignored 1 files" in warning for warning in samples.warnings)
+
+
+def test_mixed_folder_without_settings_rejected(tmp_path, models):
+    folder = write_pages(tmp_path / "mixed", ["00"], (224, 224), rotate=False)
+    np.save(folder / "labels.npy", np.zeros(4))
+
+    with pytest.raises(DataError) as raised:
+        load_samples(folder, models[ORIENTATION])
+
+    assert str(folder) in str(raised.value)
+    assert "mixes" in str(raised.value)
