@@ -2,6 +2,8 @@
 
 from device_shim.benchmark import run_benchmark
 from device_shim.inventory import run_inventory
+from device_shim.release import handlers as release
+from device_shim.release.overdue import check_overdue_watchdog
 
 EXIT_USAGE = 2
 
@@ -16,6 +18,16 @@ class UsageError(Exception):
 COMMANDS = {
     "inventory": {"options": ("root",), "handler": run_inventory},
     "benchmark": {"options": (), "handler": run_benchmark},
+    "trust": {"options": release.OPTIONS, "handler": release.trust},
+    "stage": {"options": release.OPTIONS, "handler": release.stage},
+    "activate": {"options": release.OPTIONS, "handler": release.activate},
+    "commit": {"options": release.OPTIONS, "handler": release.commit},
+    "rollback": {"options": release.OPTIONS, "handler": release.rollback},
+    "status": {"options": release.OPTIONS, "handler": release.status},
+    "gc": {"options": release.OPTIONS, "handler": release.gc},
+    "watchdog": {"options": ("home", "token"), "handler": release.watchdog_process},
+    "watchdog-check": {"options": release.OPTIONS, "handler": release.watchdog_check},
+    "boot-hook": {"options": release.OPTIONS, "handler": release.boot_hook},
 }
 
 
@@ -44,6 +56,8 @@ def dispatch(argv):
     """Run the command named in argv (without the program name); return (reply, exit status)."""
     if not argv:
         return usage_error("missing command")
+    # An armed watchdog past its deadline rolls back before any command runs.
+    check_overdue_watchdog(argv)
     name = argv[0]
     command = COMMANDS.get(name)
     if command is None:
