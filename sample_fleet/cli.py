@@ -1,14 +1,19 @@
-"""Command line: `python -m sample_fleet up|list` (also `edgetui sample-fleet ...`)."""
+"""Command line: `python -m sample_fleet up|list|fault` (also `edgetui sample-fleet ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
+import os
 import signal
 import sys
+import threading
+import tomllib
 from pathlib import Path
 
+from sample_fleet.faults import FAULTS_FILE, FaultFileError, Faults, update_faults
 from sample_fleet.fleet import SampleFleet
 from sample_fleet.profiles import ProfileError, list_profiles, load_profile
 
@@ -29,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else _USAGE_ERROR
     if args.command == "list":
         return _list_profiles()
+    if args.command == "fault":
+        return _run_fault(args)
     return _run_up(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the parser of the `up` and `list` subcommands."""
+    """Build the parser of the `up`, `list` and `fault` subcommands."""
     parser = argparse.ArgumentParser(
         prog="sample-fleet",
         description="Simulated edge devices: SSH servers on 127.0.0.1 that replay captures of real boards.",
@@ -58,7 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
                     help="level of the sample_fleet log on stderr (default: INFO)")
 
     subcommands.add_parser("list", help="list the bundled profiles")
+    _add_fault_parser(subcommands)
     return parser
+
+
+def _add_fault_parser(subcommands: argparse._SubParsersAction) -> None:
+    fault = subcommands.add_parser(
+        "fault",
+        help="set or clear fault switches of a simulated device",
+        description="Change the fault switches of a device of a running fleet, which reads them at the start "
+                    "of each session and SFTP transfer. Options combine with the switches already set; "
+                    "without options, print the switches.",
+    )
+    fault.add_argument("--state-dir", type=Path, required=True, metavar="DIR",
+                       help="the state directory of the running fleet")
+    fault.add_argument("name", metavar="NAME", help="device name, as in DIR/inventory.toml")
+    fault.add_argument("--cut-after-bytes", type=_whole_number, metavar="N",
+                       help="one-shot: drop the SSH connection after N bytes of the next SFTP upload")
+    fault.add_argument("--kill-on-activate", action="store_true",
+                       help="one-shot: SIGKILL the next exec session whose command contains ' activate', "
+                            "when it appends to .edgetui/journal.jsonl")
+    fault.add_argument("--kill-after-ms", type=_whole_number, metavar="MS",
+                       help="with --kill-on-activate: kill MS milliseconds after the session starts instead")
+    fault.add_argument("--disk-full", action="store_true",
+                       help="persistent: sessions get EDGETUI_SHIM_FAKE_FREE_MB=0 and SFTP writes fail")
+    fault.add_argument("--slow-link", type=_link_rate, metavar="KBPS",
+                       help="persistent: limit data from the client (SFTP writes, stdin) to KBPS kilobytes "
+                            "(1000 bytes) per second")
+    fault.add_argument("--clear", action="store_true",
+                       help="remove every switch first; other options given are then set")
+    fault.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                       help="level of the sample_fleet log on stderr (default: INFO)")
 
 
 def _device_count(text: str) -> int:
@@ -69,6 +106,26 @@ def _device_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"invalid value {count}: the fleet needs at least 1 device")
     return count
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a whole number of at least 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value {value}: expected a whole number of at least 0")
+    return value
+
+
+def _link_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected kilobytes per second above 0") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected kilobytes per second above 0")
+    return value
 
 
 def _list_profiles() -> int:
@@ -135,7 +192,86 @@ async def _serve(
 
 async def _stop_at_stdin_eof(stop_requested: asyncio.Event) -> None:
     """Set ``stop_requested`` once standard input reaches end of file."""
+    loop = asyncio.get_running_loop()
+    stdin_fd = sys.stdin.fileno()
+
+    def read_until_eof() -> None:
+        # os.read, unlike sys.stdin.buffer, takes no lock that would abort the
+        # interpreter's shutdown while this thread still waits for input.
+        while os.read(stdin_fd, 65536):
+            pass
+        try:
+            loop.call_soon_threadsafe(_stdin_closed, stop_requested)
+        except RuntimeError:
+            # The loop already ended, because a signal stopped the fleet first.
+            pass
+
     # The read runs in a thread because stdin may be a pipe, a terminal or /dev/null.
-    await asyncio.to_thread(sys.stdin.buffer.read)
+    # A daemon thread, unlike asyncio.to_thread, does not keep the process alive
+    # after SIGTERM while stdin stays open.
+    threading.Thread(target=read_until_eof, name="stdin-eof", daemon=True).start()
+
+
+def _stdin_closed(stop_requested: asyncio.Event) -> None:
     logging.getLogger("sample_fleet").info("standard input closed; stopping the fleet")
     stop_requested.set()
+
+
+def _run_fault(args: argparse.Namespace) -> int:
+    if args.kill_after_ms is not None and not args.kill_on_activate:
+        print("sample-fleet: error: --kill-after-ms needs --kill-on-activate", file=sys.stderr)
+        return _USAGE_ERROR
+    try:
+        names = _inventory_names(args.state_dir / "inventory.toml")
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        print(f"sample-fleet: error: cannot read {args.state_dir / 'inventory.toml'}: {exc}; "
+              f"start the fleet with `sample-fleet up --state-dir {args.state_dir}`", file=sys.stderr)
+        return _USAGE_ERROR
+    if args.name not in names:
+        print(f"sample-fleet: error: unknown device {args.name!r}: {args.state_dir / 'inventory.toml'} lists "
+              f"{', '.join(names) or 'no devices'}", file=sys.stderr)
+        return _USAGE_ERROR
+
+    _configure_logging(args.log_level)
+    directory = args.state_dir / args.name
+    try:
+        faults = update_faults(directory, lambda current: _apply_fault_options(current, args), not args.clear)
+    except FaultFileError as exc:
+        print(f"sample-fleet: error: invalid {directory / FAULTS_FILE}: {exc}; use --clear to replace it",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"sample-fleet: error: cannot write the faults of {args.name}: {exc}", file=sys.stderr)
+        return 1
+    fleet_logger = logging.getLogger("sample_fleet")
+    if faults == Faults() and args.clear:
+        fleet_logger.info("%s: faults cleared", args.name)
+    elif args.clear or _fault_options_given(args):
+        fleet_logger.info("%s: faults set: %s", args.name, faults.describe())
+    print(f"{args.name}: {faults.describe()}")
+    return 0
+
+
+def _inventory_names(path: Path) -> list[str]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [entry["name"] for entry in data.get("device", [])]
+
+
+def _fault_options_given(args: argparse.Namespace) -> bool:
+    return (args.cut_after_bytes is not None or args.kill_on_activate or args.disk_full
+            or args.slow_link is not None)
+
+
+def _apply_fault_options(current: Faults, args: argparse.Namespace) -> Faults:
+    """Return `current` with the switches that the command line sets."""
+    changes: dict[str, object] = {}
+    if args.cut_after_bytes is not None:
+        changes["cut_after_bytes"] = args.cut_after_bytes
+    if args.kill_on_activate:
+        changes["kill_on_activate"] = True
+        changes["kill_after_ms"] = args.kill_after_ms
+    if args.disk_full:
+        changes["disk_full"] = True
+    if args.slow_link is not None:
+        changes["slow_link_kbps"] = args.slow_link
+    return dataclasses.replace(current, **changes)

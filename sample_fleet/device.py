@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sample_fleet.faults import DeviceFaults
 from sample_fleet.profiles import Profile
 
 LISTEN_HOST = "127.0.0.1"
@@ -20,6 +21,11 @@ class SimulatedDevice:
     # Set once the device's server listens.
     port: int = 0
     host_key_line: str = ""
+    # The switches in directory/faults.json, set by `sample-fleet fault`.
+    faults: DeviceFaults = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.faults = DeviceFaults(self.name, self.directory)
 
     @property
     def home(self) -> Path:

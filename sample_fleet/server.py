@@ -9,6 +9,7 @@ import os
 import asyncssh
 
 from sample_fleet.device import LISTEN_HOST, SimulatedDevice
+from sample_fleet.faults import DeviceSFTPServer
 from sample_fleet.session import SessionTracker, run_session
 
 logger = logging.getLogger("sample_fleet")
@@ -102,8 +103,9 @@ async def start_device_server(
         server_host_keys=[host_key],
         process_factory=functools.partial(run_session, device, tracker),
         # chroot keeps SFTP paths inside the home folder, and relative paths
-        # such as ".edgetui/shim/..." start there.
-        sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=chroot),
+        # such as ".edgetui/shim/..." start there. DeviceSFTPServer applies the
+        # device's fault switches to writes.
+        sftp_factory=lambda channel: DeviceSFTPServer(channel, device.faults, chroot),
         encoding=None,
         # Sessions get pipes, never a terminal. Rejecting the pty request lets
         # an OpenSSH client keep its terminal in cooked mode, so typing echoes.

@@ -17,6 +17,7 @@ from asyncio.subprocess import PIPE, Process
 import asyncssh
 
 from sample_fleet.device import SimulatedDevice
+from sample_fleet.faults import ActivationKiller, TokenBucket, is_activation
 
 logger = logging.getLogger("sample_fleet")
 
@@ -68,6 +69,10 @@ async def run_session(device: SimulatedDevice, tracker: SessionTracker, process:
     argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
     label = repr(command) if command is not None else "interactive shell"
     logger.info("%s: session start: %s", device.name, label)
+    faults = device.faults.current()
+    killer = None
+    if faults.kill_on_activate and is_activation(command):
+        killer = ActivationKiller(device.faults, faults, device.home)
 
     try:
         child = await asyncio.create_subprocess_exec(
@@ -75,7 +80,7 @@ async def run_session(device: SimulatedDevice, tracker: SessionTracker, process:
             stdin=PIPE,
             stdout=PIPE,
             stderr=PIPE,
-            env=device.session_environment(),
+            env=device.session_environment() | faults.environment(),
             cwd=device.home,
             start_new_session=True,
         )
@@ -85,9 +90,14 @@ async def run_session(device: SimulatedDevice, tracker: SessionTracker, process:
         return
 
     tracker.add(child)
+    killer_task = None
+    if killer is not None:
+        killer_task = asyncio.create_task(killer.run(lambda: kill_process_group(child)))
     try:
-        returncode = await _relay(process, child)
+        returncode = await _relay(process, child, device.faults.uplink)
     finally:
+        if killer_task is not None:
+            killer_task.cancel()
         tracker.discard(child)
 
     if returncode < 0:
@@ -99,9 +109,9 @@ async def run_session(device: SimulatedDevice, tracker: SessionTracker, process:
         _send_exit(process, returncode, None, None)
 
 
-async def _relay(process: asyncssh.SSHServerProcess, child: Process) -> int:
+async def _relay(process: asyncssh.SSHServerProcess, child: Process, uplink: TokenBucket) -> int:
     """Copy data both ways until the subprocess and its output pipes are done."""
-    stdin_task = asyncio.create_task(_copy_stdin(process, child))
+    stdin_task = asyncio.create_task(_copy_stdin(process, child, uplink))
     outputs = asyncio.gather(
         _copy_output(child.stdout, process.stdout),
         _copy_output(child.stderr, process.stderr),
@@ -129,8 +139,8 @@ async def _relay(process: asyncssh.SSHServerProcess, child: Process) -> int:
         outputs.cancel()
 
 
-async def _copy_stdin(process: asyncssh.SSHServerProcess, child: Process) -> None:
-    """Copy the channel's input to the subprocess, then close its stdin (EOF)."""
+async def _copy_stdin(process: asyncssh.SSHServerProcess, child: Process, uplink: TokenBucket) -> None:
+    """Copy the channel's input to the subprocess at the uplink's rate, then close its stdin (EOF)."""
     assert child.stdin is not None
     while True:
         try:
@@ -144,6 +154,7 @@ async def _copy_stdin(process: asyncssh.SSHServerProcess, child: Process) -> Non
             break
         if not data:
             break
+        await uplink.consume(len(data))
         try:
             child.stdin.write(data)
             await child.stdin.drain()
