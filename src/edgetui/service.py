@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from edgetui.artifacts.records import ModelRecord, VariantRecord
 from edgetui.discovery import discover_devices
 from edgetui.domain import (
     Device,
@@ -27,6 +28,7 @@ from edgetui.store import FleetStore
 log = logging.getLogger(__name__)
 
 HostKeyPrompt = Callable[[HostKeyRequest], Awaitable[bool]]
+OptimizeProgress = Callable[[str, float], None]
 
 
 class ImportSummary:
@@ -155,3 +157,51 @@ class Fleet:
         """Discover the named devices (all when ``names`` is empty) in parallel."""
         devices = self.select(names)
         return await discover_devices(self.store, self.shim, devices, on_update)
+
+    # Models: what `edgetui optimize` built and measured.
+
+    def models(self) -> list[ModelRecord]:
+        """Return every optimized model, most recently optimized first."""
+        return self.store.models()
+
+    def variants(self, model_sha256: str) -> list[VariantRecord]:
+        """Return the variants of one model as its latest optimize run recorded them."""
+        return self.store.variants(model_sha256)
+
+    def optimize(
+        self,
+        model_path: Path,
+        *,
+        calibration: Path | None = None,
+        kinds: list[str] | None = None,
+        runs: int = 20,
+        warmup: int = 3,
+        repeats: int = 3,
+        progress: OptimizeProgress | None = None,
+    ):
+        """Build, measure and record the variants of ``model_path`` for this computer.
+
+        Without ``calibration`` the variants are evaluated on random inputs, so
+        agreement is not measured and int8-static is skipped. It blocks for
+        seconds to minutes on onnxruntime, so the TUI runs it in a thread
+        worker. Returns the pipeline's OptimizeReport; raises InputError for a
+        bad model or bad data before anything is written.
+        """
+        # Imported here: the pipeline loads numpy and onnxruntime, which the
+        # fleet screens never need.
+        from edgetui.artifacts.store import ArtifactStore
+        from edgetui.optimize.pipeline import MeasureSettings, optimize_model
+        from edgetui.optimize.targets import resolve_targets
+
+        log.info("optimizing %s (calibration %s) for this computer", model_path, calibration)
+        return optimize_model(
+            Path(model_path),
+            targets=resolve_targets([], self.store),
+            calibration=calibration,
+            use_random=calibration is None,
+            kinds=kinds,
+            measure=MeasureSettings(threads=1, warmup=warmup, runs=runs, repeats=repeats),
+            progress=progress,
+            artifact_store=ArtifactStore(),
+            fleet_store=self.store,
+        )

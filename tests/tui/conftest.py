@@ -1,5 +1,6 @@
-"""Fixtures for the TUI tests: a fleet database with fixed data, and settings under tmp_path."""
+"""Fixtures for the TUI tests: fleet databases with fixed or optimized data, and settings under tmp_path."""
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import pytest
 
 from edgetui.service import Fleet
 from edgetui.settings import Settings
+from edgetui.store import FleetStore
 from edgetui.tui.app import EdgetuiApp, create_app
 from tui.fleet_data import fill_store, fixed_clock
+from tui.models_data import DIGITS, FAST
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +34,26 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
 def app(fleet: Fleet) -> EdgetuiApp:
     """Return the console on the fixed fleet with the fixed clock and default settings."""
     return create_app(fleet, Settings(), clock=fixed_clock)
+
+
+@pytest.fixture(scope="session")
+def optimized_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a fleet database in which the real pipeline optimized digits_mlp.onnx once per session."""
+    root = tmp_path_factory.mktemp("optimized")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(root / "data"))
+        patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        fleet = Fleet(FleetStore(root / "fleet.db"))
+        fleet.optimize(DIGITS, **FAST)
+        fleet.store.close()
+    return root / "fleet.db"
+
+
+@pytest.fixture
+def models_app(optimized_db: Path, tmp_path: Path) -> Iterator[EdgetuiApp]:
+    """Return the console on a copy of the optimized database, with the fixed clock."""
+    copy = tmp_path / "fleet.db"
+    shutil.copyfile(optimized_db, copy)
+    fleet = Fleet(FleetStore(copy))
+    yield create_app(fleet, Settings(), clock=fixed_clock)
+    fleet.store.close()

@@ -65,7 +65,7 @@ async def test_palette_lists_commands(app: EdgetuiApp):
         await wait_for_search(pilot)
         prompts = palette_prompts(app)
         for name in app.edgetui_theme_names:
-            assert f"Switch theme: {name}" in prompts
+            assert any(prompt.startswith(f"Switch theme: {name}") for prompt in prompts), name
 
 
 async def test_palette_switches_theme_and_saves(app: EdgetuiApp):
@@ -124,3 +124,23 @@ async def test_q_quits(app: EdgetuiApp):
         await pilot.pause()
         assert app.return_code == 0
         assert not app.is_running
+
+
+async def test_palette_marks_current_theme(app: EdgetuiApp):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"switch theme")
+        await wait_for_search(pilot)
+        prompts = palette_prompts(app)
+        assert "Switch theme: edgetui-dark (current)" in prompts
+        assert "Switch theme: edgetui-light" in prompts
+        assert "Switch theme: edgetui-light (current)" not in prompts
+
+
+async def test_help_lists_table_keys(app: EdgetuiApp):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        sections = [str(widget.render()) for widget in app.screen.query(".help-section").results(Static)]
+        assert "Tables" in sections
+        keys = {str(widget.render()) for widget in app.screen.query(".help-key").results(Static)}
+        assert {"home", "end", "pgup", "pgdn"} <= keys

@@ -181,3 +181,42 @@ async def test_discover_marked_only(tmp_path: Path):
                 assert fleet.device(first).status is DeviceStatus.UNKNOWN
         finally:
             await fleet.aclose()
+
+
+async def test_rejected_host_key_tells_tui_keys(tmp_path: Path):
+    async with SampleFleet(tmp_path / "sample", devices=1, profiles=[PROFILES / "rpi4-aarch64"]) as sample:
+        fleet = Fleet.open(tmp_path / "fleet.db")
+        fleet.import_inventory(sample.inventory_path)
+        device = fleet.devices()[0]
+        fleet.store.forget_host_keys(device.host, device.port)
+        app = create_app(fleet, Settings())
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.press("d")
+                await wait_for_screen(pilot, HostKeyScreen)
+                await pilot.press("n")
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+
+                notices = list(app._notifications)
+                assert len(notices) == 1
+                assert "--accept-new-host-keys" not in notices[0].message
+                assert "press d (or r for one device) again and press y" in notices[0].message
+                # The stored reason keeps the command-line wording for `edgetui` on the shell.
+                assert "--accept-new-host-keys" in fleet.device(device.name).status_reason
+
+                app.action_open_device(device.name)
+                await pilot.pause()
+                status = str(app.screen.query_one("#status").render())
+                assert "--accept-new-host-keys" not in status
+                assert "press d" in status
+
+                # Pressing d again asks again, as the notice promises.
+                await pilot.press("escape", "d")
+                await wait_for_screen(pilot, HostKeyScreen)
+                await pilot.press("y")
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                assert fleet.device(device.name).status is DeviceStatus.ONLINE
+        finally:
+            await fleet.aclose()

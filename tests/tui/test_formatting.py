@@ -6,9 +6,9 @@ import pytest
 
 from edgetui.domain import Accelerator, Device, DeviceStatus, HardwareFacts
 from edgetui.tui.columns import COLUMNS, fit_columns
-from edgetui.tui.failures import failure_notices
+from edgetui.tui.failures import failure_notices, reason_for_tui
 from edgetui.tui.formatting import accelerators_text, memory_text, relative_time, shorten
-from edgetui.tui.rows import DeviceRow, row_matches
+from edgetui.tui.rows import DeviceRow, no_match_message, row_matches, unknown_filter_keys
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -111,3 +111,54 @@ def test_failure_notices_group_many():
 def test_failure_notices_single_reason():
     notices = failure_notices([("jetson", DeviceStatus.ERROR, "invalid JSON")])
     assert notices == [("jetson failed discovery", "invalid JSON")]
+
+
+def test_fit_columns_drops_memory_before_accelerators():
+    widths = {spec.key: spec.max_width for spec in COLUMNS}
+    everything = sum(max(spec.min_width, len(spec.label)) + 2 for spec in COLUMNS)
+    for available in range(everything - 1, 40, -1):
+        keys = {spec.key for spec, _ in fit_columns(widths, available)}
+        if "accelerators" in keys:
+            continue
+        # The first width without accelerators has long lost memory and cores.
+        assert "memory" not in keys, available
+        assert "cores" not in keys, available
+        break
+    else:
+        raise AssertionError("accelerators never dropped")
+
+
+@pytest.mark.parametrize(
+    ("query", "unknown"),
+    [("foo=bar", ["foo"]), ("arch=arm board=pi", []), ("Model=x model=y", ["model"]), ("plain =x", [])],
+)
+def test_unknown_filter_keys(query, unknown):
+    assert unknown_filter_keys(query) == unknown
+
+
+def test_no_match_message_lists_keys():
+    assert no_match_message("rpi5") == "No device matches 'rpi5'."
+    message = no_match_message("foo=bar")
+    assert message.startswith("No device matches 'foo=bar'. 'foo' is not a filter key.")
+    assert "name, status, board, arch, os and accelerators" in message
+
+
+def test_reason_for_tui_host_key_advice():
+    reason = (
+        "The SSH host key of device rpi at 127.0.0.1:4001 is not known yet: the server presented a "
+        "ssh-ed25519 key with fingerprint SHA256:abc. Check that fingerprint on the device "
+        "(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then connect again with "
+        "--accept-new-host-keys to record it."
+    )
+    reworded = reason_for_tui(reason)
+    assert "--accept-new-host-keys" not in reworded
+    assert reworded.endswith("then press d (or r for one device) again and press y in the host key dialog to record it.")
+    assert reason_for_tui("connection refused") == "connection refused"
+    assert reason_for_tui(None) is None
+
+
+def test_failure_notices_use_tui_keys():
+    reason = "Check that fingerprint, then connect again with --accept-new-host-keys to record it."
+    [(_title, message)] = failure_notices([("rpi", DeviceStatus.ERROR, reason)])
+    assert "--accept-new-host-keys" not in message
+    assert "press d" in message

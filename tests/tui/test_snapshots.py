@@ -6,6 +6,7 @@ Update them with `pytest tests/tui --snapshot-update` after checking the new SVG
 from edgetui.settings import Settings
 from edgetui.tui.app import EdgetuiApp, create_app
 from tui.fleet_data import fixed_clock
+from tui.models_data import fill_models
 
 
 def test_fleet_screen_80x24(snap_compare, app: EdgetuiApp):
@@ -14,10 +15,12 @@ def test_fleet_screen_80x24(snap_compare, app: EdgetuiApp):
     A person should see the summary line "3 online · 1 offline · 1 error ·
     6 total" with discovery idle, then the one-line filter prompt. Six rows
     follow, sorted by name, with the columns name, status, last seen, board and
-    arch, because the other columns do not fit. Online rows are green, nuc-gateway is an amber "offline: connection
+    accelerators ("google tpu", "nvidia gpu"), because memory, cores, arch
+    and release do not fit. Online rows are green, nuc-gateway is an amber "offline: connection
     ref…", imx8-kiosk a red "error: shim reply was n…", new-device "unknown" and
     "never". rpi4-aarch64 was seen "12s ago". The cursor is on coral-devboard,
-    and the footer lists Open, Mark, Discover, Rediscover, Filter and Help.
+    and the footer lists Open, Mark, Discover, Filter, Models, Help and Quit,
+    with ^p Palette at the right.
     """
     assert snap_compare(app, terminal_size=(80, 24))
 
@@ -45,3 +48,21 @@ def test_device_screen(snap_compare, app: EdgetuiApp):
     recorded for this device." The footer lists Back and Rediscover.
     """
     assert snap_compare(app, terminal_size=(100, 50), press=[*["down"] * 5, "enter"])
+
+
+def test_models_screen(snap_compare, fleet):
+    """The Models screen at 120x36 on fixed records (tui/models_data.py), opened with m.
+
+    A person should see the title "Models  1 model optimized" and one model row:
+    digits_mlp, sha256 d989d8e2edec, 0.21 MB, classifier, optimized "1h ago".
+    The variants table lists fp32-optimized, int8-dynamic and pruned-30 with
+    sizes, p50/p95 in ms, "rpi4 0.41" as the device p50 of int8-dynamic,
+    agreements such as "0.8750 top1", int8-dynamic "outside" the budget and
+    pruned-30 recommended for laptop. Below, the detail pane describes
+    fp32-optimized and ends with "Deploy: not available yet", and two bar
+    charts, "size MB" and "p50 ms (laptop)", show one bar per variant. The
+    footer lists Back, Optimize, Help and Quit.
+    """
+    fill_models(fleet.store)
+    app = create_app(fleet, Settings(), clock=fixed_clock)
+    assert snap_compare(app, terminal_size=(120, 36), press=["m"])

@@ -28,9 +28,16 @@ from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.screens.fleet import FleetScreen
 from edgetui.tui.screens.help import HelpScreen
 from edgetui.tui.screens.host_key import HostKeyScreen
+from edgetui.tui.screens.models import ModelsScreen
+from edgetui.tui.screens.optimize_dialog import OptimizeDialog
+from edgetui.tui.screens.variant_details import VariantDetailsScreen
 from edgetui.tui.widgets.fleet_table import FleetTable
+from edgetui.tui.widgets.navigable_table import NavigableTable
 
 log = logging.getLogger("edgetui.tui")
+
+MODELS_SCREEN = "models"
+"""Name under which the one Models screen is installed."""
 
 DISCOVERY_GROUP = "discovery"
 """Worker group of discovery runs. `start_discovery` runs at most one at a time."""
@@ -57,7 +64,8 @@ class EdgetuiApp(App):
         Binding(
             "ctrl+p",
             "command_palette",
-            "Commands",
+            # Textual's own word; one letter shorter than "Commands", so Quit fits at 80 columns.
+            "Palette",
             show=False,
             id="app.command-palette",
             tooltip="Search every command: discovery, devices, themes, help, quit",
@@ -67,6 +75,10 @@ class EdgetuiApp(App):
     CSS_PATH = "app.tcss"
     COMMANDS = {EdgetuiCommands}
     TITLE = "edgetui"
+    # A mode, not get_default_screen: Textual 8.2 reads a screen's CSS_PATH only
+    # for modes and pushed screens, so a default screen would lose fleet.tcss.
+    MODES = {"fleet": FleetScreen}
+    DEFAULT_MODE = "fleet"
 
     def __init__(
         self,
@@ -92,14 +104,16 @@ class EdgetuiApp(App):
             self.register_theme(theme)
         return [theme.name for theme in themes]
 
-    def get_default_screen(self) -> Screen:
-        """Open on the fleet screen."""
-        return FleetScreen()
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Give edgetui's own theme variables a value in themes that do not set them, such as Textual's."""
+        return {"footer-separator": "#808080"}
 
     def on_mount(self) -> None:
         """Remember theme switches and start discovery when asked to."""
         log.info("edgetui started with %d device(s), theme %s", len(self.fleet.devices()), self.theme)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # Installed, so leaving the screen keeps it and its optimize worker alive.
+        self.install_screen(ModelsScreen(), name=MODELS_SCREEN)
         if self.discover_on_start:
             self.start_discovery(None)
 
@@ -167,15 +181,21 @@ class EdgetuiApp(App):
             self.notify(text, title=title, severity="error", timeout=10, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Show any worker's failure as a notification with the error's title and message."""
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
+        """Show the failure of a worker that the app runs, such as discovery."""
+        if event.state is WorkerState.ERROR:
+            self.report_worker_error(event.worker)
+
+    def report_worker_error(self, worker: Worker) -> None:
+        """Show a failed worker's error as a notification with the error's title and message.
+
+        Screens call it for their own workers, because Worker.StateChanged does not bubble.
+        """
+        error = worker.error
         if isinstance(error, EdgetuiError):
             title, message = error.title, error.message
         else:
             title, message = "Unexpected error", f"{type(error).__name__}: {error}"
-        log.error("worker %r failed: %s", event.worker.description, message, exc_info=error)
+        log.error("worker %r failed: %s", worker.description, message, exc_info=error)
         self.notify(message, title=title, severity="error", timeout=10, markup=False)
 
     async def ask_host_key(self, request: HostKeyRequest) -> bool:
@@ -212,7 +232,11 @@ class EdgetuiApp(App):
         """Return the bindings of every screen, grouped for the help screen."""
         return [
             ("Fleet screen", [*FleetScreen.BINDINGS, *FleetTable.BINDINGS]),
+            ("Tables", list(NavigableTable.BINDINGS)),
             ("Device screen", list(DeviceScreen.BINDINGS)),
+            ("Models screen", list(ModelsScreen.BINDINGS)),
+            ("Optimize dialog", list(OptimizeDialog.BINDINGS)),
+            ("Variant details", list(VariantDetailsScreen.BINDINGS)),
             ("Host key dialog", list(HostKeyScreen.BINDINGS)),
             ("Everywhere", list(EdgetuiApp.BINDINGS)),
         ]
@@ -233,6 +257,11 @@ class EdgetuiApp(App):
     def action_open_device(self, name: str) -> None:
         """Open the device screen of ``name``."""
         self.push_screen(DeviceScreen(name))
+
+    def action_open_models(self) -> None:
+        """Show the Models screen, unless it is already on top."""
+        if not isinstance(self.screen, ModelsScreen):
+            self.push_screen(MODELS_SCREEN)
 
     def action_switch_theme(self, name: str) -> None:
         """Apply the theme ``name``. The theme signal saves it in the settings."""

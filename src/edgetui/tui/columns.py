@@ -28,13 +28,18 @@ COLUMNS = (
     ColumnSpec("status", "status", 24, 16, None),
     ColumnSpec("last_seen", "last seen", 9, 9, 7),
     ColumnSpec("board", "board", 26, 14, 6),
-    ColumnSpec("arch", "arch", 8, 7, 5),
+    ColumnSpec("arch", "arch", 8, 7, 4),
     ColumnSpec("cores", "cores", 5, 5, 3),
-    ColumnSpec("memory", "memory", 9, 8, 4),
-    ColumnSpec("accelerators", "accelerators", 22, 12, 2),
+    ColumnSpec("memory", "memory", 9, 8, 2),
+    ColumnSpec("accelerators", "accelerators", 22, 12, 5),
     ColumnSpec("release", "release", 12, 7, 1),
 )
-"""Every column in display order. The release column is dropped first when space is short."""
+"""Every column in display order.
+
+When space is short, release goes first, then memory, cores and arch, because
+for choosing where a model runs the accelerators matter more, and the board
+usually implies the arch (which the filter still matches with arch=).
+"""
 
 LABELS = {spec.key: spec.label for spec in COLUMNS}
 """Header label of each column key."""

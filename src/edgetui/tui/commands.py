@@ -14,7 +14,7 @@ Command = tuple[str, Callable[[], object], str]
 
 
 class EdgetuiCommands(Provider):
-    """Discovery, device, theme, help and quit commands."""
+    """Discovery, models, device, theme, help and quit commands."""
 
     app: "EdgetuiApp"
 
@@ -26,12 +26,15 @@ class EdgetuiCommands(Provider):
              "Run discovery on every device of the fleet"),
             ("Discover marked devices", app.action_discover_marked,
              "Run discovery on the marked rows, or the row under the cursor"),
+            ("Open models", app.action_open_models,
+             "Show the optimized models and their variants, and optimize a model"),
             ("Show keys and help", app.action_help, "List every key and what it does"),
             ("Quit", app.action_quit, "Leave edgetui"),
         ]
         for name in app.edgetui_theme_names:
+            current = " (current)" if name == app.theme else ""
             commands.append(
-                (f"Switch theme: {name}", partial(app.action_switch_theme, name),
+                (f"Switch theme: {name}{current}", partial(app.action_switch_theme, name),
                  "Apply this theme now and remember it in settings.json")
             )
         for device in app.fleet.devices():

@@ -1,4 +1,6 @@
-"""Group per-device discovery failures into a few notifications."""
+"""Group per-device discovery failures into a few notifications, worded for the TUI."""
+
+import re
 
 from edgetui.domain import DeviceStatus
 
@@ -8,6 +10,21 @@ NAMES_SHOWN = 3
 Failure = tuple[str, DeviceStatus, str]
 """A failed device: its name, status after discovery (offline or error) and reason."""
 
+CLI_HOST_KEY_ADVICE = re.compile(r"connect again with --accept-new-host-keys to record it\.?")
+"""The SSH layer's advice for an unknown host key, which names a command-line flag."""
+
+TUI_HOST_KEY_ADVICE = (
+    "press d (or r for one device) again and press y in the host key dialog to record it."
+)
+"""What a TUI user does instead of passing --accept-new-host-keys."""
+
+
+def reason_for_tui(reason: str | None) -> str | None:
+    """Reword a failure reason written for the command line into the keys of the TUI."""
+    if reason is None:
+        return None
+    return CLI_HOST_KEY_ADVICE.sub(TUI_HOST_KEY_ADVICE, reason)
+
 
 def failure_notices(failures: list[Failure]) -> list[tuple[str, str]]:
     """Return (title, message) notices: one for unreachable devices, one for other errors.
@@ -15,6 +32,7 @@ def failure_notices(failures: list[Failure]) -> list[tuple[str, str]]:
     A group of one device shows its reason; a larger group lists the first names,
     as in "5 devices unreachable: a, b, c, …", and the device screen shows each reason.
     """
+    failures = [(name, status, reason_for_tui(reason)) for name, status, reason in failures]
     offline = [failure for failure in failures if failure[1] is DeviceStatus.OFFLINE]
     errors = [failure for failure in failures if failure[1] is not DeviceStatus.OFFLINE]
     notices = []

@@ -6,10 +6,22 @@ Pure functions with no Textual imports, so the wording is tested without an app.
 from datetime import UTC, datetime
 from typing import Any
 
-from edgetui.domain import Accelerator, HardwareFacts
+from edgetui.domain import Accelerator, Device, HardwareFacts
 
 NO_VALUE = "—"
 """Text of a cell whose value is unknown or does not exist yet."""
+
+
+SIMULATED_TAG = "simulated"
+"""Tag that the sample fleet sets to "true" on each device it simulates."""
+
+HOST_FACTS = ("python", "onnxruntime", "disk free")
+"""Facts that a simulated device reads from the computer running the sample fleet, not from captures."""
+
+
+def is_simulated(device: Device) -> bool:
+    """Return whether ``device`` is a sample fleet simulation, as its tags say."""
+    return device.tags.get(SIMULATED_TAG) == "true"
 
 
 def relative_time(then: datetime | None, now: datetime) -> str:

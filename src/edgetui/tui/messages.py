@@ -1,7 +1,8 @@
-"""Messages that the discovery worker posts to the screens.
+"""Messages that the discovery and optimize workers post to the screens.
 
-The worker only reports what happened; each screen decides which widgets to
-update. None of them bubble, because the app posts a copy to every screen.
+The workers only report what happened; each screen decides which widgets to
+update. None of them bubble: the app posts a copy of each discovery message
+to every screen, and the optimize worker posts to the Models screen.
 """
 
 from textual.message import Message
@@ -44,3 +45,12 @@ class DiscoveryFinished(Message, bubble=False):
     def __init__(self, results: list[DiscoveryResult]) -> None:
         super().__init__()
         self.results = results
+
+
+class OptimizeProgressed(Message, bubble=False):
+    """The optimize pipeline started a step; ``fraction`` of the run (0 to 1) is done."""
+
+    def __init__(self, step: str, fraction: float) -> None:
+        super().__init__()
+        self.step = step
+        self.fraction = fraction

@@ -20,8 +20,8 @@ from edgetui.tui.formatting import (
 STATUS_REASON_WIDTH = 24
 """Maximum length of "status: reason" in the table. The device screen shows the whole reason."""
 
-FILTER_KEYS = {"arch", "board", "os", "name", "status"}
-"""Fields that a `key=value` filter term can name."""
+FILTER_KEYS = ("name", "status", "board", "arch", "os", "accelerators")
+"""Fields that a `key=value` filter term can name, in the order the hint lists them."""
 
 
 @dataclass
@@ -70,6 +70,7 @@ class DeviceRow:
             "os": " ".join(part for part in (facts.os_id, facts.os_name, facts.os_version) if part),
             "name": self.name,
             "status": str(self.device.status),
+            "accelerators": _accelerator_words(facts),
         }
         return (fields.get(key) or "").lower()
 
@@ -78,7 +79,7 @@ def row_matches(row: DeviceRow, query: str, now: datetime) -> bool:
     """Return whether every term of ``query`` matches the row.
 
     A plain term matches text in any column; `key=value` matches `value` inside
-    one field (arch, board, os, name or status). Both ignore case.
+    one field of FILTER_KEYS. Both ignore case.
     """
     haystack = " ".join(row.cells(now).values()).lower()
     for term in query.lower().split():
@@ -89,3 +90,33 @@ def row_matches(row: DeviceRow, query: str, now: datetime) -> bool:
         elif term not in haystack:
             return False
     return True
+
+
+def unknown_filter_keys(query: str) -> list[str]:
+    """Return the keys of `key=value` terms in ``query`` that are not FILTER_KEYS.
+
+    `row_matches` reads such a term as plain text, so it rarely matches anything.
+    """
+    keys = []
+    for term in query.lower().split():
+        key, sep, _value = term.partition("=")
+        if sep and key and key not in FILTER_KEYS and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def no_match_message(query: str) -> str:
+    """Return the line shown when no device matches ``query``, naming the valid keys when a key is unknown."""
+    message = f"No device matches '{query.strip()}'."
+    unknown = unknown_filter_keys(query)
+    if unknown:
+        names = ", ".join(f"'{key}'" for key in unknown)
+        noun = "is not a filter key" if len(unknown) == 1 else "are not filter keys"
+        keys = f"{', '.join(FILTER_KEYS[:-1])} and {FILTER_KEYS[-1]}"
+        message += f" {names} {noun}. The keys are {keys}, and plain text matches any column."
+    return message
+
+
+def _accelerator_words(facts: HardwareFacts) -> str:
+    """Return every accelerator's vendor, kind and product name, for `accelerators=` terms."""
+    return " ".join(f"{item.vendor} {item.kind} {item.name}" for item in facts.accelerators)

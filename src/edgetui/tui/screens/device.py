@@ -9,11 +9,13 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from edgetui.tui.formatting import is_simulated
 from edgetui.tui.messages import DeviceDiscovered, DeviceDiscoveryStarted
 from edgetui.tui.screens.device_sections import (
     changes_section,
     events_section,
     facts_section,
+    simulated_note,
     status_section,
 )
 
@@ -59,6 +61,7 @@ class DeviceScreen(Screen):
             yield Static("Status", classes="section-title")
             yield Static(id="status")
             yield Static("Facts", classes="section-title")
+            yield Static(id="simulated-note")
             yield Static(id="facts")
             yield Static("What changed", classes="section-title")
             yield Static(id="changes")
@@ -90,6 +93,9 @@ class DeviceScreen(Screen):
             Content(f"{device.name}  {device.status}  {device.address}")
         )
         self.query_one("#status", Static).update(status_section(device, now))
+        note = self.query_one("#simulated-note", Static)
+        note.update(simulated_note(device))
+        note.display = is_simulated(device)
         self.query_one("#facts", Static).update(facts_section(fleet.latest_facts(device.name)))
         history = fleet.facts_history(device.name)
         self.query_one("#changes", Static).update(changes_section(history, now))

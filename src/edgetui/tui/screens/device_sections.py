@@ -9,7 +9,8 @@ from datetime import datetime
 from textual.content import Content
 
 from edgetui.domain import Device, Event, FactsSnapshot, HardwareFacts
-from edgetui.tui.formatting import as_utc, fact_rows, relative_time, value_text
+from edgetui.tui.failures import reason_for_tui
+from edgetui.tui.formatting import HOST_FACTS, as_utc, fact_rows, relative_time, value_text
 
 LABEL_WIDTH = 18
 """Width of the label column in the key-value sections."""
@@ -33,13 +34,25 @@ def status_section(device: Device, now: datetime) -> Content:
         ("address", device.address),
         ("user", device.user or "from ssh_config"),
         ("status", str(device.status)),
-        ("reason", device.status_reason or "—"),
+        ("reason", reason_for_tui(device.status_reason) or "—"),
         ("last seen", _seen_text(device.last_seen, now)),
         ("release", device.current_release or "—"),
     ]
     if device.tags:
         pairs.append(("tags", value_text(device.tags)))
     return key_values(pairs)
+
+
+def simulated_note(device: Device) -> Content:
+    """Say which facts of a simulated device come from the host, so they are not read as the board's."""
+    profile = device.tags.get("profile")
+    board = f"the {profile} profile" if profile else "its profile"
+    host_facts = f"{', '.join(HOST_FACTS[:-1])} and {HOST_FACTS[-1]}"
+    return Content.assemble(
+        ("Simulated device: ", "bold $text-warning"),
+        f"{host_facts} are those of the computer that runs the sample fleet. "
+        f"The other facts come from captures of a real board ({board}).",
+    )
 
 
 def facts_section(facts: HardwareFacts | None) -> Content:

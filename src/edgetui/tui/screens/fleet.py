@@ -5,16 +5,18 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.content import Content
+from textual.widgets import DataTable, Footer, Input, Static
 
 from edgetui.domain import DeviceStatus
+from edgetui.tui.formatting import is_simulated
 from edgetui.tui.messages import (
     DeviceDiscovered,
     DeviceDiscoveryStarted,
     DiscoveryFinished,
     DiscoveryStarted,
 )
-from edgetui.tui.rows import DeviceRow
+from edgetui.tui.rows import DeviceRow, no_match_message
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.widgets.fleet_summary import FleetSummary
 from edgetui.tui.widgets.fleet_table import FleetTable
@@ -41,6 +43,7 @@ class FleetScreen(Screen):
             "r",
             "rediscover",
             "Rediscover",
+            show=False,
             id="fleet.rediscover",
             tooltip="Discover the device under the cursor again",
         ),
@@ -50,7 +53,14 @@ class FleetScreen(Screen):
             "Filter",
             key_display="/",
             id="fleet.filter",
-            tooltip="Filter rows by any text, or by arch=, board=, os=, name= or status=",
+            tooltip="Filter rows by any text, or by name=, status=, board=, arch=, os= or accelerators=",
+        ),
+        Binding(
+            "m",
+            "app.open_models",
+            "Models",
+            id="fleet.models",
+            tooltip="Show the optimized models and their variants, and optimize a model",
         ),
         Binding(
             "escape",
@@ -74,6 +84,7 @@ class FleetScreen(Screen):
             compact=True,
             id="filter",
         )
+        yield Static(id="filter-message")
         yield FleetTable(self.app.clock, id="devices")
         yield Footer()
 
@@ -97,7 +108,20 @@ class FleetScreen(Screen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter the table as the user types."""
-        self.table.set_filter(event.value)
+        self.apply_filter(event.value)
+
+    def apply_filter(self, query: str) -> None:
+        """Show the rows that match ``query``, or explain why none does."""
+        self.table.set_filter(query)
+        self._update_filter_message()
+
+    def _update_filter_message(self) -> None:
+        """Explain an empty table when the filter, not an empty fleet, hides every row."""
+        query = self.table.filter_query
+        message = self.query_one("#filter-message", Static)
+        no_match = bool(query.strip()) and self.table.row_count == 0 and bool(self.table.device_rows)
+        message.update(Content(no_match_message(query)) if no_match else "")
+        message.set_class(no_match, "-shown")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Return to the table so arrow keys move between the filtered rows."""
@@ -108,8 +132,9 @@ class FleetScreen(Screen):
         self.open_device(event.row_key.value)
 
     def on_discovery_started(self, message: DiscoveryStarted) -> None:
-        """Show that discovery is running."""
+        """Show that discovery is running, and keep the columns still while results arrive."""
         self.query_one(FleetSummary).discovering = True
+        self.table.set_live(True)
 
     def on_device_discovery_started(self, message: DeviceDiscoveryStarted) -> None:
         """Show the device as "discovering…" until its result arrives."""
@@ -128,8 +153,9 @@ class FleetScreen(Screen):
         self._update_counts()
 
     def on_discovery_finished(self, message: DiscoveryFinished) -> None:
-        """Show that discovery stopped."""
+        """Show that discovery stopped, and fit the columns to what it found."""
         self.query_one(FleetSummary).discovering = False
+        self.table.set_live(False)
 
     def action_discover(self) -> None:
         """Discover the marked devices, or all devices when none is marked."""
@@ -151,7 +177,7 @@ class FleetScreen(Screen):
     def action_clear_filter(self) -> None:
         """Empty the filter and return to the table."""
         self.query_one("#filter", Input).value = ""
-        self.table.set_filter("")
+        self.apply_filter("")
         self.table.focus()
 
     def open_device(self, name: str) -> None:
@@ -160,5 +186,8 @@ class FleetScreen(Screen):
 
     def _update_counts(self) -> None:
         """Recount the devices per status for the summary line."""
-        statuses = [row.device.status for row in self.table.device_rows.values()]
-        self.query_one(FleetSummary).set_statuses(statuses)
+        devices = [row.device for row in self.table.device_rows.values()]
+        summary = self.query_one(FleetSummary)
+        summary.set_statuses([device.status for device in devices])
+        summary.simulated = bool(devices) and all(is_simulated(device) for device in devices)
+        self._update_filter_message()

@@ -10,7 +10,7 @@ from edgetui.domain import DeviceStatus
 
 
 class FleetSummary(Static):
-    """Device counts (online, offline, error, total) and the discovery state."""
+    """Device counts (online, offline, error, total), the discovery state and whether the fleet is simulated."""
 
     DEFAULT_CSS = """
     FleetSummary {
@@ -27,6 +27,9 @@ class FleetSummary(Static):
     discovering: reactive[bool] = reactive(False)
     """Whether a discovery run is in progress."""
 
+    simulated: reactive[bool] = reactive(False)
+    """Whether every device is a sample fleet simulation."""
+
     def set_statuses(self, statuses: list[DeviceStatus]) -> None:
         """Count ``statuses``, one per device."""
         self.counts = Counter(statuses)
@@ -39,13 +42,19 @@ class FleetSummary(Static):
         """Redraw the line with the new discovery state."""
         self.update(self._line())
 
+    def watch_simulated(self) -> None:
+        """Redraw the line with or without the simulated mark."""
+        self.update(self._line())
+
     def _line(self) -> Content:
         """Return the summary text, coloured with theme variables."""
         counts = self.counts
         total = sum(counts.values())
         state = "[$accent]discovering…[/]" if self.discovering else "[$foreground-muted]idle[/]"
+        # The sample fleet mixes this computer's facts into its devices, so say it is not real hardware.
+        simulated = " [$text-warning]simulated[/]" if self.simulated else ""
         return Content.from_markup(
-            "[b]edgetui[/b]  "
+            f"[b]edgetui[/b]{simulated}  "
             f"[$success]{counts[DeviceStatus.ONLINE]} online[/] · "
             f"[$warning]{counts[DeviceStatus.OFFLINE]} offline[/] · "
             f"[$error]{counts[DeviceStatus.ERROR]} error[/] · "

@@ -8,11 +8,12 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.color import Color, ColorParseError
-from textual.widgets import DataTable
+from textual.timer import Timer
 
 from edgetui.domain import DeviceStatus
 from edgetui.tui.columns import LABELS, fit_columns
 from edgetui.tui.rows import DeviceRow, row_matches
+from edgetui.tui.widgets.navigable_table import NavigableTable
 
 MARK = "✓ "
 """Prefix of the name of a device that is marked for discovery."""
@@ -25,8 +26,11 @@ STATUS_COLOURS = {
 }
 """Theme variable that colours each status. Other statuses use the text colour."""
 
+LIVE_RELAYOUT_SECONDS = 0.5
+"""Minimum seconds between two column rebuilds while updates stream in, so widths do not jump with each row."""
 
-class FleetTable(DataTable):
+
+class FleetTable(NavigableTable):
     """The fleet's devices, one row per device keyed by name, with marks and a filter."""
 
     BINDINGS = [
@@ -53,13 +57,15 @@ class FleetTable(DataTable):
     """
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self._clock = clock
         self._rows: dict[str, DeviceRow] = {}
         self._widths: dict[str, int] = {}
         self.marked: set[str] = set()
         self.filter_query = ""
         self._relayout_pending = False
+        self._live = False
+        self._relayout_timer: Timer | None = None
 
     def on_mount(self) -> None:
         """Recolour status cells whenever the theme changes."""
@@ -105,12 +111,24 @@ class FleetTable(DataTable):
                 self.update_cell(row.name, key, value)
         self._relayout_if_needed()
 
+    def set_live(self, live: bool) -> None:
+        """Limit column rebuilds while ``live`` (discovery runs), then rebuild once when it ends."""
+        self._live = live
+        if live or self._relayout_timer is None:
+            return
+        self._relayout_timer.stop()
+        self._relayout_timer = None
+        self._relayout_pending = False
+        self._relayout_if_needed()
+
     def _relayout_if_needed(self) -> None:
-        """Rebuild once, after the next refresh, when new cell text changes the column widths.
+        """Rebuild once when new cell text changes the column widths.
 
         Discovery fills cells that were empty when the columns were sized, so
         without this the board and arch columns would stay as narrow as "—".
-        Updates that arrive together share one rebuild.
+        Updates that arrive together share one rebuild. While live, the rebuild
+        waits LIVE_RELAYOUT_SECONDS, so a stream of results moves the columns
+        at most that often; otherwise it runs after the next refresh.
         """
         if self._relayout_pending:
             return
@@ -119,12 +137,16 @@ class FleetTable(DataTable):
         if self._fit(shown) == self._widths:
             return
         self._relayout_pending = True
+        if self._live:
+            self._relayout_timer = self.set_timer(LIVE_RELAYOUT_SECONDS, self._relayout)
+        else:
+            self.call_after_refresh(self._relayout)
 
-        def relayout() -> None:
-            self._relayout_pending = False
-            self._rebuild()
-
-        self.call_after_refresh(relayout)
+    def _relayout(self) -> None:
+        """Run the pending rebuild."""
+        self._relayout_pending = False
+        self._relayout_timer = None
+        self._rebuild()
 
     def set_filter(self, query: str) -> None:
         """Show only the rows that match ``query``, as `row_matches` defines."""
