@@ -205,3 +205,116 @@ class Fleet:
             artifact_store=ArtifactStore(),
             fleet_store=self.store,
         )
+
+    # Deploys: rollouts of signed artifacts, rollback, releases and reconcile.
+    # The deploy package is imported in each method, so the fleet screens and
+    # discovery do not load it.
+
+    def deploy_context(self, on_progress=None, *, watchdog_s: float | None = None, **settings):
+        """Return a DeployContext over this fleet's store, pool, shim and artifact catalog."""
+        from edgetui.artifacts.catalog import ArtifactCatalog
+        from edgetui.artifacts.store import ArtifactStore
+        from edgetui.deploy.context import DEFAULT_WATCHDOG_S, DeployContext
+
+        return DeployContext(
+            store=self.store, pool=self.pool, shim=self.shim,
+            catalog=ArtifactCatalog(self.store, ArtifactStore()), on_progress=on_progress,
+            watchdog_s=DEFAULT_WATCHDOG_S if watchdog_s is None else watchdog_s, **settings,
+        )
+
+    def select_devices(self, selector: str) -> list[Device]:
+        """Return the devices a selector matches: `all`, names, `FACT=VALUE` or `tag:KEY=VALUE`, comma-separated."""
+        from edgetui.deploy.selector import select_devices
+
+        return select_devices(selector, self.store.devices(), self.store.latest_facts)
+
+    async def deploy(self, artifact_ref: str, selector: str, *, waves: str | None = None, max_failures: int = 0,
+                     on_progress=None, **settings):
+        """Deploy an artifact (id, id prefix or NAME:VERSION) to the selected devices in waves; return the Rollout.
+
+        The artifact is verified locally first, so a tampered one is rejected
+        before any device is contacted. ``settings`` go to DeployContext
+        (watchdog_s, health_timeout_s, transfer_attempts, retry_delay_s).
+        """
+        from edgetui.deploy.rollout import start_rollout
+        from edgetui.deploy.waves import DEFAULT_WAVES
+
+        devices = self.select_devices(selector)
+        ctx = self.deploy_context(on_progress, **settings)
+        artifact = ctx.catalog.resolve(artifact_ref)
+        ctx.catalog.verify(artifact)
+        return await start_rollout(ctx, artifact, devices, selector=selector, waves=waves or DEFAULT_WAVES,
+                                   max_failures=max_failures)
+
+    def rollouts(self, limit: int = 100):
+        """Return recent rollouts, newest first."""
+        return self.store.rollouts(limit)
+
+    def rollout_report(self, rollout_id: str) -> dict:
+        """Return the deploy JSON of a recorded rollout; an unknown id raises InputError."""
+        from edgetui.deploy.records import rollout_json
+
+        rollout = self._rollout(rollout_id)
+        return rollout_json(rollout, self.store.deployments(rollout.id))
+
+    async def resume_rollout(self, rollout_id: str, on_progress=None, **settings):
+        """Continue a running (for example after a crash) or halted rollout; return the Rollout."""
+        from edgetui.deploy.rollout import resume_rollout
+
+        rollout = self._rollout(rollout_id)
+        ctx = self.deploy_context(on_progress, watchdog_s=rollout.watchdog_s, **settings)
+        artifact = ctx.catalog.resolve(rollout.artifact_id)
+        ctx.catalog.verify(artifact)
+        devices = {device.name: device for device in self.store.devices()}
+        missing = [d.device for d in self.store.deployments(rollout.id) if d.device not in devices]
+        if missing:
+            raise InputError(f"Rollout {rollout.id} lists devices no longer in the fleet: {', '.join(missing)}.")
+        return await resume_rollout(ctx, rollout, artifact, devices)
+
+    def cancel_rollout(self, rollout_id: str):
+        """Mark a running or halted rollout cancelled; devices not started stay planned. Return the Rollout."""
+        from edgetui.deploy.audit_trail import record_action
+        from edgetui.deploy.records import RolloutState
+
+        rollout = self._rollout(rollout_id)
+        if rollout.state in (RolloutState.COMPLETED, RolloutState.CANCELLED):
+            raise InputError(f"Rollout {rollout.id} is already {rollout.state}.")
+        rollout.state = RolloutState.CANCELLED
+        self.store.update_rollout(rollout)
+        for deployment in self.store.deployments(rollout.id):
+            if deployment.state == "planned":
+                self.store.clear_desired_release(deployment.device)
+        record_action(self.store, "deploy.cancel", result="cancelled", devices=[], ok=True,
+                      message=f"rollout {rollout.id} cancelled", artifact_id=rollout.artifact_id,
+                      detail={"rollout": rollout.id, "trigger": "user"})
+        return rollout
+
+    def _rollout(self, rollout_id: str):
+        rollout = self.store.rollout(rollout_id)
+        if rollout is None:
+            known = ", ".join(r.id for r in self.store.rollouts(10)) or "none"
+            raise InputError(f"No rollout {rollout_id!r}. Recent rollouts: {known}.")
+        return rollout
+
+    async def rollback(self, selector: str, to: str = "known_good") -> list[dict]:
+        """Switch the selected devices to their known-good (or previous) release and confirm it with status."""
+        from edgetui.deploy.operations import ROLLBACK_TARGETS, rollback_devices
+
+        if to not in ROLLBACK_TARGETS:
+            raise InputError(f"Invalid rollback target {to!r}: use known_good or previous.")
+        return await rollback_devices(self.deploy_context(), self.select_devices(selector), to)
+
+    async def releases(self, name: str) -> dict:
+        """Return one device's releases as its shim reports them."""
+        from edgetui.deploy.operations import device_releases
+
+        return await device_releases(self.deploy_context(), self.store.device(name))
+
+    async def reconcile(self, on_progress=None) -> list[dict]:
+        """Update reachable devices whose current release differs from their desired release."""
+        from edgetui.deploy.operations import reconcile
+
+        ctx = self.deploy_context(on_progress)
+        artifacts = {artifact.id: artifact for artifact in self.store.artifacts()}
+        devices = {device.name: device for device in self.store.devices()}
+        return await reconcile(ctx, devices, artifacts)

@@ -168,8 +168,8 @@ def test_other_program_database_is_rejected_untouched(db_path):
 
 
 def _failing_step(db) -> None:
-    db.execute("CREATE TABLE rollouts (id INTEGER PRIMARY KEY)")
-    db.execute("ALTER TABLE devices ADD COLUMN desired_release TEXT")
+    db.execute("CREATE TABLE probe_step (id INTEGER PRIMARY KEY)")
+    db.execute("ALTER TABLE devices ADD COLUMN probe_column TEXT")
     raise RuntimeError("simulated failure in step 2")
 
 
@@ -177,7 +177,7 @@ def test_failed_migration_rolls_back(db_path, monkeypatch):
     make_real_database(db_path, devices=3)
     tables_before = table_names(db_path)
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", _failing_step)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add a probe table", _failing_step)])
 
     with pytest.raises(StoreMigrationError) as raised:
         FleetStore(db_path)
@@ -189,12 +189,12 @@ def test_failed_migration_rolls_back(db_path, monkeypatch):
     conn = sqlite3.connect(db_path)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
     conn.close()
-    assert "desired_release" not in columns
+    assert "probe_column" not in columns
 
 
 def test_failed_migration_on_new_file_leaves_no_tables(db_path, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", _failing_step)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add a probe table", _failing_step)])
 
     with pytest.raises(StoreMigrationError):
         FleetStore(db_path)
@@ -207,15 +207,15 @@ def test_failed_migration_on_new_file_leaves_no_tables(db_path, monkeypatch):
 def test_new_migration_applies_on_reopen(db_path, monkeypatch):
     make_real_database(db_path, devices=2)
 
-    def add_rollouts(db) -> None:
-        db.execute("CREATE TABLE rollouts (id INTEGER PRIMARY KEY)")
+    def add_probe_table(db) -> None:
+        db.execute("CREATE TABLE probe_step (id INTEGER PRIMARY KEY)")
 
     monkeypatch.setattr(migrations, "MIGRATIONS",
-                        [*migrations.MIGRATIONS, Migration(NEXT, "add rollouts", add_rollouts)])
+                        [*migrations.MIGRATIONS, Migration(NEXT, "add a probe table", add_probe_table)])
     with FleetStore(db_path) as store:
         assert len(store.devices()) == 2
     assert pragma(db_path, "user_version") == NEXT
-    assert "rollouts" in table_names(db_path)
+    assert "probe_step" in table_names(db_path)
 
 
 def test_migration_versions_must_be_consecutive(db_path, monkeypatch):

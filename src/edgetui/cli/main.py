@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from edgetui import __version__
+from edgetui.cli.artifact_cmd import add_artifact_parser
+from edgetui.cli.audit_cmd import add_audit_parser
+from edgetui.cli.deploy_cmd import DEPLOY_COMMANDS, add_deploy_parsers
 from edgetui.cli.logs import configure_logging
 from edgetui.cli.optimize_cmd import add_optimize_parser
 from edgetui.errors import EdgetuiError
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_discover(commands)
     _add_sample_fleet(commands)
     add_optimize_parser(commands)
+    add_artifact_parser(commands)
+    add_audit_parser(commands)
+    add_deploy_parsers(commands)
     return parser
 
 
@@ -161,6 +167,18 @@ def _dispatch(args: argparse.Namespace, db_path: Path) -> int:
         from edgetui.cli.optimize_cmd import run_optimize
 
         return run_optimize(db_path, args)
+    if args.command == "artifact":
+        from edgetui.cli.artifact_cmd import run_artifact
+
+        return run_artifact(db_path, args)
+    if args.command == "audit":
+        from edgetui.cli.audit_cmd import run_audit
+
+        return run_audit(db_path, args)
+    if args.command in DEPLOY_COMMANDS:
+        from edgetui.cli.deploy_cmd import run_deploy_command
+
+        return run_deploy_command(db_path, args)
     if args.command == "sample-fleet":
         from sample_fleet.cli import main as sample_fleet_main
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import shlex
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -173,6 +174,44 @@ class SSHPool:
                     return await files.sha256_of(sftp, remote_path)
                 except (asyncssh.Error, OSError) as exc:
                     raise self._operation_error(entry, f"reading {remote_path}", exc) from exc
+
+        return await self._call(device, operation)
+
+    async def upload_resumable(
+        self,
+        device: Device,
+        local_path: Path,
+        remote_path: str,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> files.UploadResult:
+        """Upload a local file over SFTP through ``<remote_path>.part``, resuming a partial one.
+
+        A target that already matches the local file's size and sha256 is not
+        sent again. The part file is renamed to ``remote_path`` only when its
+        sha256 matches. ``on_progress(bytes_done, bytes_total)`` runs once with
+        the resume offset before sending and after each chunk. A dropped link raises ConnectionLost and leaves the part file
+        for the next call to resume.
+        """
+
+        async def operation(entry: _Entry, conn: asyncssh.SSHClientConnection) -> files.UploadResult:
+            async with await _start(conn.start_sftp_client()) as sftp:
+
+                async def remote_hash(path: str) -> str | None:
+                    return await _remote_sha256(conn, sftp, path)
+
+                try:
+                    result = await files.upload_resumable(sftp, Path(local_path), remote_path, remote_hash, on_progress)
+                except (asyncssh.Error, OSError) as exc:
+                    raise self._operation_error(entry, f"uploading {remote_path}", exc) from exc
+                except ValueError as exc:
+                    raise SSHError(entry.device.name, f"Upload to {entry.device.name} failed: {exc}.", reason=str(exc)) from exc
+            self.stats.uploads += 0 if result.skipped else 1
+            entry.log.info(
+                "Upload of %s: %d bytes sent, resumed from byte %d of %d%s",
+                remote_path, result.bytes_sent, result.resumed_from, result.bytes_total,
+                " (already present)" if result.skipped else "",
+            )
+            return result
 
         return await self._call(device, operation)
 
@@ -429,6 +468,17 @@ class SSHPool:
         """Drop a cached connection that asyncssh reports closed, so the next operation reconnects."""
         if entry.conn is conn:
             self._discard(entry, f"lost: {exc}" if exc else "closed by the server")
+
+
+async def _remote_sha256(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient, path: str) -> str | None:
+    """Return a remote file's sha256 from the device's sha256sum, else by reading it over SFTP; None when missing."""
+    # Hashing on the device avoids reading the whole file back over the link.
+    result = await conn.run(f"sha256sum -- {shlex.quote(path)}", check=False)
+    output = result.stdout if isinstance(result.stdout, str) else (result.stdout or b"").decode(errors="replace")
+    digest = output.split(" ", 1)[0].strip().lower()
+    if result.exit_status == 0 and len(digest) == 64:
+        return digest
+    return await files.sha256_of(sftp, path)
 
 
 class _NotStarted(Exception):

@@ -6,9 +6,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edgetui.artifacts.artifact import Artifact
 from edgetui.artifacts.records import ModelRecord, VariantRecord
+from edgetui.audit.records import AuditEntry, AuditHead
+from edgetui.deploy.records import Deployment, Rollout
 from edgetui.domain import Device, DeviceStatus, Event, FactChange, FactsSnapshot, HardwareFacts
+from edgetui.store.artifacts import ArtifactTable
+from edgetui.store.audit import AuditTable
 from edgetui.store.db import StoreConnection
+from edgetui.store.deployments import DeploymentTable
 from edgetui.store.devices import DeviceTable
 from edgetui.store.events import EventLog
 from edgetui.store.facts import FactsTable
@@ -36,6 +42,9 @@ class FleetStore:
         self._events = EventLog(self._connection)
         self._host_keys = HostKeyTable(self._connection)
         self._models = ModelTable(self._connection)
+        self._artifacts = ArtifactTable(self._connection)
+        self._audit = AuditTable(self._connection)
+        self._deployments = DeploymentTable(self._connection)
 
     def __enter__(self) -> "FleetStore":
         return self
@@ -144,3 +153,100 @@ class FleetStore:
     def variants(self, model_sha256: str) -> list[VariantRecord]:
         """Return the variants of one model in the order they were recorded."""
         return self._models.variants(model_sha256)
+
+    # Signed release artifacts
+
+    def record_artifact(self, artifact: Artifact) -> bool:
+        """Record a packaged artifact and its files; return False when its id is already recorded.
+
+        Raises ArtifactConflictError when NAME:VERSION exists with another id.
+        """
+        return self._artifacts.record(artifact)
+
+    def artifacts(self) -> list[Artifact]:
+        """Return every recorded artifact, most recently added first."""
+        return self._artifacts.all()
+
+    def artifact(self, artifact_id: str) -> Artifact | None:
+        """Return the artifact with this full id, or None."""
+        return self._artifacts.get(artifact_id)
+
+    def find_artifact(self, name: str, version: str) -> Artifact | None:
+        """Return the artifact NAME:VERSION, or None."""
+        return self._artifacts.find(name, version)
+
+    # Audit log
+
+    def append_audit(self, *, user: str, action: str, result: str, devices: list[str] | None = None,
+                     artifact_id: str | None = None, ssh_key_fingerprint: str | None = None,
+                     detail: dict[str, Any] | None = None) -> AuditEntry:
+        """Append a hash-chained entry to the audit log and return it.
+
+        Raises ValueError, writing nothing, when a key of ``detail`` names a secret.
+        """
+        return self._audit.append(
+            user=user, action=action, result=result, devices=devices, artifact_id=artifact_id,
+            ssh_key_fingerprint=ssh_key_fingerprint, detail=detail,
+        )
+
+    def audit_entries(self, limit: int | None = None, newest_first: bool = True) -> list[AuditEntry]:
+        """Return up to ``limit`` audit entries (all when None), newest or oldest first."""
+        return self._audit.entries(limit, newest_first)
+
+    def audit_head(self) -> AuditHead | None:
+        """Return the audit log's recorded entry count and newest hash, or None when it is empty."""
+        return self._audit.head()
+
+    # Deploys: rollouts, per-device deployments, trusted keys and desired releases
+
+    def create_rollout(self, rollout: Rollout, deployments: list[Deployment]) -> None:
+        """Record a new rollout and its planned deployments in one transaction."""
+        self._deployments.create_rollout(rollout, deployments)
+
+    def update_rollout(self, rollout: Rollout) -> None:
+        """Write a rollout's state, halt reason and owner process."""
+        self._deployments.update_rollout(rollout)
+
+    def rollout(self, rollout_id: str) -> Rollout | None:
+        """Return the rollout with this id, or None."""
+        return self._deployments.rollout(rollout_id)
+
+    def rollouts(self, limit: int = 100) -> list[Rollout]:
+        """Return up to ``limit`` rollouts, newest first."""
+        return self._deployments.rollouts(limit)
+
+    def save_deployment(self, deployment: Deployment) -> None:
+        """Insert a deployment (setting its id) or update the recorded one."""
+        self._deployments.save_deployment(deployment)
+
+    def deployments(self, rollout_id: str) -> list[Deployment]:
+        """Return the deployments of a rollout, by wave and device name."""
+        return self._deployments.deployments(rollout_id)
+
+    def device_deployments(self, device: str, limit: int = 20) -> list[Deployment]:
+        """Return up to ``limit`` deployments of one device, newest first."""
+        return self._deployments.device_deployments(device, limit)
+
+    def trusted_key(self, device: str, key_name: str) -> str | None:
+        """Return the signing key the device trusts under ``key_name`` as far as the console knows, or None."""
+        return self._deployments.trusted_key(device, key_name)
+
+    def record_trust(self, device: str, key_name: str, public_key: str) -> None:
+        """Record that the device trusts ``public_key`` under ``key_name``."""
+        self._deployments.record_trust(device, key_name, public_key)
+
+    def set_desired_release(self, device: str, artifact_id: str, rollout_id: str | None) -> None:
+        """Record the artifact the device should run, for reconcile."""
+        self._deployments.set_desired(device, artifact_id, rollout_id)
+
+    def clear_desired_release(self, device: str) -> None:
+        """Forget the desired release of a device."""
+        self._deployments.clear_desired(device)
+
+    def desired_releases(self) -> dict[str, tuple[str, str | None]]:
+        """Return device name -> (artifact id, rollout id) of every desired release."""
+        return self._deployments.desired()
+
+    def set_current_release(self, device: str, release: str | None) -> None:
+        """Record the release the device reported as current."""
+        self._deployments.set_current_release(device, release)

@@ -124,9 +124,129 @@ def _create_model_tables(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _create_artifact_and_audit_tables(db: sqlite_utils.Database) -> None:
+    """Create the artifacts, artifact_files, audit and audit_head tables."""
+    statements = [
+        # target and health are JSON objects copied from the signed manifest,
+        # which stays the authority: it is the blob named by id.
+        """CREATE TABLE artifacts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            created TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            entrypoint TEXT NOT NULL,
+            target TEXT NOT NULL,
+            health TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            signer_fingerprint TEXT NOT NULL,
+            signer_key_name TEXT NOT NULL,
+            signer_public_key TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            UNIQUE (name, version)
+        )""",
+        """CREATE TABLE artifact_files (
+            artifact_id TEXT NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (artifact_id, path)
+        )""",
+        "CREATE INDEX artifact_files_sha256 ON artifact_files(sha256)",
+        # Append-only: each hash covers the entry's fields and prev_hash.
+        # devices and detail are JSON. No foreign keys, so the log outlives
+        # removed devices and artifacts.
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            user TEXT NOT NULL,
+            ssh_key_fingerprint TEXT,
+            action TEXT NOT NULL,
+            devices TEXT NOT NULL DEFAULT '[]',
+            artifact_id TEXT,
+            result TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        # One row: the entry count and the newest hash, updated with each append,
+        # so that removing the newest entry is detected too.
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            count INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+def _create_deployment_tables(db: sqlite_utils.Database) -> None:
+    """Create the rollouts, deployments, device_trust and desired_releases tables."""
+    statements = [
+        # waves and detail are JSON. owner_pid is the process running the
+        # rollout, so `rollout resume` does not run it twice at once.
+        """CREATE TABLE rollouts (
+            id TEXT PRIMARY KEY,
+            artifact_id TEXT NOT NULL,
+            artifact_ref TEXT NOT NULL,
+            selector TEXT NOT NULL,
+            waves TEXT NOT NULL,
+            max_failures INTEGER NOT NULL,
+            watchdog_s REAL NOT NULL,
+            state TEXT NOT NULL,
+            halt_reason TEXT,
+            trigger TEXT NOT NULL,
+            owner_pid INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # One row per device and rollout; rollout_id is NULL for reconcile and
+        # single-device updates. No foreign key to devices, so the history
+        # outlives a removed device.
+        """CREATE TABLE deployments (
+            id INTEGER PRIMARY KEY,
+            rollout_id TEXT REFERENCES rollouts(id) ON DELETE CASCADE,
+            wave INTEGER NOT NULL DEFAULT 0,
+            device TEXT NOT NULL,
+            artifact_id TEXT NOT NULL,
+            release TEXT NOT NULL,
+            state TEXT NOT NULL,
+            bytes_sent INTEGER NOT NULL DEFAULT 0,
+            bytes_total INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            error_code TEXT,
+            trigger TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX deployments_rollout ON deployments(rollout_id, wave)",
+        "CREATE INDEX deployments_device ON deployments(device, updated_at)",
+        """CREATE TABLE device_trust (
+            device TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            trusted_at TEXT NOT NULL,
+            PRIMARY KEY (device, key_name)
+        )""",
+        """CREATE TABLE desired_releases (
+            device TEXT PRIMARY KEY,
+            artifact_id TEXT NOT NULL,
+            rollout_id TEXT,
+            set_at TEXT NOT NULL
+        )""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "create devices, facts, events and host_keys", _create_initial_schema),
     Migration(2, "create models and variants", _create_model_tables),
+    Migration(3, "create artifacts, artifact_files, audit and audit_head", _create_artifact_and_audit_tables),
+    Migration(4, "create rollouts, deployments, device_trust and desired_releases", _create_deployment_tables),
 ]
 
 
