@@ -140,9 +140,23 @@ async def test_rollback_and_releases(fleet, sample):
     assert set(releases) >= {"device", "current", "known_good", "releases"}
     assert releases["device"] == DEVICE
     assert releases["current"] == "1.0.0"
-    assert releases["known_good"] == "2.0.0"
+    # The user chose to return to 1.0.0, so it is what a later failure falls back to.
+    assert releases["known_good"] == "1.0.0"
     assert {r["version"] for r in releases["releases"]} == {"1.0.0", "2.0.0"}
     assert all(set(r) == {"id", "artifact", "version", "state"} for r in releases["releases"])
+
+
+async def test_default_rollback_after_commit_returns_to_previous(fleet, sample):
+    await deploy_one(fleet, GOOD_V1)
+    await deploy_one(fleet, GOOD_V2)
+
+    results = await fleet.rollback(DEVICE)
+    releases = await fleet.releases(DEVICE)
+
+    assert results[0]["ok"] is True
+    assert results[0]["version"] == "1.0.0"
+    assert link(sample, DEVICE, "current").startswith("vad-1.0.0-")
+    assert releases["known_good"] == "1.0.0"
 
 
 @pytest.mark.parametrize("selector", ["rpi4;reboot", "$(id)", "a b", "rpi4|cat"])
@@ -158,3 +172,14 @@ async def test_selector_names_unknown_devices(fleet):
         await fleet.deploy(GOOD_V1, f"{DEVICE},nosuch-1", **FAST)
 
     assert "nosuch-1" in caught.value.message
+
+
+async def test_failing_last_wave_halts_rollout(fleet, sample):
+    # A rollout whose only wave fails past --max-failures must not read as completed.
+    await deploy_one(fleet, GOOD_V1)
+    set_fault(sample, DEVICE, "--disk-full")
+
+    rollout = await fleet.deploy(GOOD_V2, DEVICE, waves="100%", **FAST)
+
+    assert rollout.state == "halted"
+    assert rollout.halt_reason

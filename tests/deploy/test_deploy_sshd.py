@@ -96,13 +96,14 @@ async def test_deploy_rollback_over_sshd(sshd_fleet):
     first = await fleet.deploy(GOOD_V1, device.name, waves="100%", **FAST)
     second = await fleet.deploy(GOOD_V2, device.name, waves="100%", **FAST)
     rolled = await fleet.rollback(device.name)
-    previous = await fleet.rollback(device.name, to="previous")
+    # A second rollback has no older release to go to and must not flip back to 2.0.0.
+    again = await fleet.rollback(device.name)
     releases = await fleet.releases(device.name)
 
     assert fleet.rollout_report(first.id)["waves"][0]["devices"][0]["state"] == "committed"
     assert fleet.rollout_report(second.id)["waves"][0]["devices"][0]["bytes_sent"] == 0
-    assert rolled[0]["version"] == "2.0.0"
-    assert previous[0]["version"] == "1.0.0"
+    assert rolled[0]["version"] == "1.0.0"
+    assert again[0]["version"] == "1.0.0"
     assert releases["current"] == "1.0.0"
-    assert releases["known_good"] == "2.0.0"
+    assert releases["known_good"] == "1.0.0"
     assert list((home / ".edgetui" / "artifacts").glob("*.part")) == []

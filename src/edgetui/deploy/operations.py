@@ -31,8 +31,14 @@ async def _rollback_one(ctx: DeployContext, device: Device, to: str) -> dict[str
     device_log = log.getChild(device.name)
     result: dict[str, Any] = {"name": device.name, "ok": False, "current": None, "version": None, "error": None}
     try:
-        status = await roll_back_and_confirm(ctx, device, device_log, to=to, trigger=Trigger.USER,
+        target = await _rollback_target(ctx, device, to)
+        status = await roll_back_and_confirm(ctx, device, device_log, to=target, trigger=Trigger.USER,
                                              reason=f"edgetui rollback --to {to}")
+        if target == "previous" and status.current and status.current != status.known_good:
+            # The user chose to return to this release, so it becomes the one a
+            # later failed activation or watchdog falls back to.
+            await ctx.release_shim.call(device, "commit", {"release": status.current})
+            status = await read_status(ctx, device)
     except (ShimRefused, DeviceError) as exc:
         device_log.warning("Rollback to %s failed: %s", to, exc)
         result["error"] = exc.message
@@ -43,6 +49,20 @@ async def _rollback_one(ctx: DeployContext, device: Device, to: str) -> dict[str
                   ok=result["ok"], message=f"rollback to {to}: {result['current'] or result['error']}",
                   detail={"to": to, "trigger": str(Trigger.USER), "current": result["current"]})
     return result
+
+
+async def _rollback_target(ctx: DeployContext, device: Device, to: str) -> str:
+    """Return where a user's rollback goes: known_good, unless the device already runs it.
+
+    After a commit the current release is the known-good one, so "roll back to
+    the known-good release" means the release committed before it: previous.
+    """
+    if to != "known_good":
+        return to
+    status = await read_status(ctx, device)
+    if status.current is not None and status.current == status.known_good and status.previous:
+        return "previous"
+    return to
 
 
 async def device_releases(ctx: DeployContext, device: Device) -> dict[str, Any]:

@@ -74,7 +74,8 @@ async def run_rollout(ctx: DeployContext, rollout: Rollout, artifact: Artifact, 
         wave = [d for d in ctx.store.deployments(rollout.id) if d.wave == index]
         await _run_wave(ctx, artifact, devices, [d for d in wave if not d.state.is_final])
         reason = halt_reason(index, ctx.store.deployments(rollout.id), rollout.max_failures)
-        if reason is not None and index < len(rollout.waves):
+        # The last wave halts too: "completed" would hide that it failed past the limit.
+        if reason is not None:
             _halt(ctx, rollout, artifact, devices, reason)
             return rollout
     rollout.state = RolloutState.COMPLETED
