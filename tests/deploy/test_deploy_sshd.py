@@ -72,6 +72,27 @@ async def test_upload_resumes_matching_part(sshd_fleet, tmp_path):
     assert not Path(str(remote) + PART_SUFFIX).exists()
 
 
+async def test_unverified_upload_corrupt_file_resent(sshd_fleet, tmp_path):
+    # Deploy uploads without hashing on the device, because stage verifies;
+    # a file corrupted on the device must then be sent again, not skipped.
+    fleet, device, home = sshd_fleet
+    data = os.urandom(2 * MEGABYTE)
+    local = tmp_path / "blob"
+    local.write_bytes(data)
+
+    first = await fleet.pool.upload_resumable(device, local, "up/blob", verify=False)
+    remote = home / "up" / "blob"
+    corrupted = bytearray(remote.read_bytes())
+    corrupted[12345] ^= 0xFF
+    remote.write_bytes(bytes(corrupted))
+    second = await fleet.pool.upload_resumable(device, local, "up/blob", verify=False)
+
+    assert first.bytes_sent == 2 * MEGABYTE
+    assert second.skipped is False
+    assert second.bytes_sent == 2 * MEGABYTE
+    assert remote.read_bytes() == data
+
+
 async def test_upload_restarts_mismatched_part(sshd_fleet, tmp_path):
     fleet, device, home = sshd_fleet
     data = os.urandom(2 * MEGABYTE)

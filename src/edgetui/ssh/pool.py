@@ -183,14 +183,18 @@ class SSHPool:
         local_path: Path,
         remote_path: str,
         on_progress: Callable[[int, int], None] | None = None,
+        *,
+        verify: bool = True,
     ) -> files.UploadResult:
         """Upload a local file over SFTP through ``<remote_path>.part``, resuming a partial one.
 
         A target that already matches the local file's size and sha256 is not
-        sent again. The part file is renamed to ``remote_path`` only when its
-        sha256 matches. ``on_progress(bytes_done, bytes_total)`` runs once with
-        the resume offset before sending and after each chunk. A dropped link raises ConnectionLost and leaves the part file
-        for the next call to resume.
+        sent again. With ``verify`` the part file is renamed to ``remote_path``
+        only when its sha256, computed on the device, matches; without it the
+        caller verifies before use. ``on_progress(bytes_done, bytes_total)``
+        runs once with the resume offset before sending and after each chunk.
+        A dropped link raises ConnectionLost and leaves the part file for the
+        next call to resume.
         """
 
         async def operation(entry: _Entry, conn: asyncssh.SSHClientConnection) -> files.UploadResult:
@@ -200,7 +204,9 @@ class SSHPool:
                     return await _remote_sha256(conn, sftp, path)
 
                 try:
-                    result = await files.upload_resumable(sftp, Path(local_path), remote_path, remote_hash, on_progress)
+                    result = await files.upload_resumable(
+                        sftp, Path(local_path), remote_path, remote_hash, on_progress, verify=verify
+                    )
                 except (asyncssh.Error, OSError) as exc:
                     raise self._operation_error(entry, f"uploading {remote_path}", exc) from exc
                 except ValueError as exc:
