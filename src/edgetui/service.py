@@ -318,3 +318,50 @@ class Fleet:
         artifacts = {artifact.id: artifact for artifact in self.store.artifacts()}
         devices = {device.name: device for device in self.store.devices()}
         return await reconcile(ctx, devices, artifacts)
+
+    # Reads and actions that the TUI needs besides the CLI's commands.
+
+    def artifacts(self):
+        """Return every recorded artifact, as `edgetui artifact list` lists them."""
+        return self.store.artifacts()
+
+    def device_deployments(self, name: str, limit: int = 20):
+        """Return the device's recorded updates, newest first."""
+        return self.store.device_deployments(name, limit=limit)
+
+    def out_of_sync_devices(self) -> list[str]:
+        """Return the devices whose desired release differs from the release the store records as current."""
+        from edgetui.deploy.device_update import release_id
+
+        artifacts = {artifact.id: artifact for artifact in self.store.artifacts()}
+        current = {device.name: device.current_release for device in self.store.devices()}
+        return sorted(
+            name for name, (artifact_id, _rollout) in self.store.desired_releases().items()
+            if name in current and artifact_id in artifacts and current[name] != release_id(artifacts[artifact_id])
+        )
+
+    def package_variant(self, variant: VariantRecord, name: str, version: str):
+        """Sign and record an optimized variant as the artifact NAME:VERSION; return the AddResult.
+
+        The variant's blob is copied under its file name first, because the
+        packager reads the model kind from the extension. It runs onnxruntime,
+        so the TUI calls it in a thread worker. Raises ArtifactInputError for
+        an invalid name or version, or a missing blob.
+        """
+        import shutil
+        import tempfile
+
+        from edgetui.artifacts.errors import ArtifactInputError
+        from edgetui.artifacts.package import AddOptions, add_artifact
+        from edgetui.artifacts.signing import SigningKey
+        from edgetui.artifacts.store import ArtifactStore
+
+        blobs = ArtifactStore()
+        blob = blobs.path_for(variant.blob_sha256)
+        if not blob.is_file():
+            raise ArtifactInputError(f"The blob of variant {variant.kind} ({blob}) is missing; optimize the model again.")
+        with tempfile.TemporaryDirectory(prefix="edgetui-variant-") as folder:
+            model = Path(folder) / variant.file_name
+            shutil.copyfile(blob, model)
+            return add_artifact(model, AddOptions(name=name, version=version), store=self.store, blobs=blobs,
+                                key=SigningKey.load_or_create())

@@ -54,6 +54,9 @@ class Settings(BaseModel):
     connect_timeout: float = 10.0
     """Seconds to wait for a device's SSH handshake before giving up."""
 
+    reconcile_interval_s: float = 60.0
+    """Seconds between the TUI's checks for devices whose release differs from the desired one."""
+
     @classmethod
     def path(cls) -> Path:
         """Return the settings file's path."""

@@ -144,3 +144,14 @@ async def test_help_lists_table_keys(app: EdgetuiApp):
         assert "Tables" in sections
         keys = {str(widget.render()) for widget in app.screen.query(".help-key").results(Static)}
         assert {"home", "end", "pgup", "pgdn"} <= keys
+
+
+NEW_BINDING_IDS = {"fleet.deploy", "fleet.rollback", "deploy.start", "deploy.back", "rollback.confirm",
+                   "rollback.cancel", "device.releases", "models.deploy", "version.cancel", "version.submit"}
+
+
+def test_help_lists_deploy_keys(app: EdgetuiApp):
+    bindings = [binding for _title, group in app.help_sections() for binding in group]
+    listed = {binding.id for binding in bindings}
+    assert NEW_BINDING_IDS <= listed
+    assert [binding.id for binding in bindings if not binding.tooltip] == []

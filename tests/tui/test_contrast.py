@@ -15,6 +15,8 @@ from textual.color import Color
 from edgetui.domain import HostKeyRequest
 from edgetui.settings import Settings
 from edgetui.tui.app import EdgetuiApp, create_app
+from edgetui.tui.rollback_plan import plan_rollback
+from edgetui.tui.screens.rollback_confirm import RollbackConfirmScreen
 from tui.fleet_data import fixed_clock
 from tui.models_data import fill_models
 
@@ -170,4 +172,21 @@ async def test_rendered_screens_high_contrast(fleet):
         await pilot.press("o")
         await pilot.pause()
         screens["optimize dialog"] = low_contrast_cells(app)
+    assert screens == {name: [] for name in screens}
+
+
+async def test_deploy_and_rollback_high_contrast(fleet):
+    app = create_app(fleet, Settings(theme=THEME), clock=fixed_clock, reconcile_interval=0)
+    screens: dict[str, list[str]] = {}
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("u")
+        await pilot.pause()
+        screens["deploy"] = low_contrast_cells(app)
+        app.screen.query_one("#selector").value = "nosuch-1"
+        await pilot.pause()
+        screens["deploy with invalid selector"] = low_contrast_cells(app)
+        await pilot.press("escape")
+        await app.push_screen(RollbackConfirmScreen([plan_rollback("rpi4-aarch64", None, "not read")]))
+        await pilot.pause()
+        screens["rollback dialog"] = low_contrast_cells(app)
     assert screens == {name: [] for name in screens}

@@ -44,7 +44,7 @@ async def test_lists_model_and_variants(models_app: EdgetuiApp):
         assert column_texts(screen.variants_table, "warnings") == ["1", "1"]
         detail = str(screen.query_one("#variant-detail", Static).render())
         assert "random inputs: accuracy was not measured" in detail
-        assert "Deploy: not available yet" in detail
+        assert "Deploy: press u" in detail
 
 
 async def test_chart_renders_bars(models_app: EdgetuiApp):
@@ -70,7 +70,7 @@ async def test_enter_shows_variant_details(models_app: EdgetuiApp):
         assert isinstance(models_app.screen, VariantDetailsScreen)
         assert models_app.screen.variant.kind == "int8-dynamic"
         note = str(models_app.screen.query_one("#deploy-note", Static).render())
-        assert note.startswith("Deploy: not available yet")
+        assert note.startswith("Deploy: press u")
         build = str(models_app.screen.query_one("#variant-build", Static).render())
         assert "op_types_to_quantize" in build
 

@@ -45,9 +45,18 @@ def test_device_screen(snap_compare, app: EdgetuiApp):
     4x cortex-a72 @ 1800 MHz, memory total 7.6 GiB and docker 24.0.5 running.
     "What changed" has one line, "mem_total_mb 3794 -> 7812", under
     "2025-06-01 11:59:48 UTC (12s ago)". The events section reads "No events
-    recorded for this device." The footer lists Back and Rediscover.
+    recorded for this device." Releases reads "Releases unknown: Cannot reach device
+    rpi4-aarch64 at 127.0.0.1:40001: …", because no device listens there, and Timeline reads "No update or
+    rollback recorded for this device." The footer lists Back, Rediscover and Releases.
     """
-    assert snap_compare(app, terminal_size=(100, 50), press=[*["down"] * 5, "enter"])
+
+    async def open_and_wait(pilot):
+        await pilot.press(*["down"] * 5, "enter")
+        # The releases worker must finish first, or the section would show "Reading…" only on a fast machine.
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 50), run_before=open_and_wait)
 
 
 def test_models_screen(snap_compare, fleet):
@@ -59,9 +68,10 @@ def test_models_screen(snap_compare, fleet):
     sizes, p50/p95 in ms, "rpi4 0.41" as the device p50 of int8-dynamic,
     agreements such as "0.8750 top1", int8-dynamic "outside" the budget and
     pruned-30 recommended for laptop. Below, the detail pane describes
-    fp32-optimized and ends with "Deploy: not available yet", and two bar
-    charts, "size MB" and "p50 ms (laptop)", show one bar per variant. The
-    footer lists Back, Optimize, Help and Quit.
+    fp32-optimized and ends with "Deploy: press u in the variants table to
+    package this variant …", and two bar charts, "size MB" and "p50 ms
+    (laptop)", show one bar per variant. The footer lists Back, Optimize,
+    Deploy, Help and Quit.
     """
     fill_models(fleet.store)
     app = create_app(fleet, Settings(), clock=fixed_clock)

@@ -16,6 +16,7 @@ from edgetui.errors import EdgetuiError
 from edgetui.service import Fleet
 from edgetui.settings import Settings
 from edgetui.themes import load_themes, resolve_theme_name
+from edgetui.tui.auto_reconcile import AutoReconcile
 from edgetui.tui.commands import EdgetuiCommands
 from edgetui.tui.failures import failure_notices
 from edgetui.tui.messages import (
@@ -23,13 +24,17 @@ from edgetui.tui.messages import (
     DeviceDiscoveryStarted,
     DiscoveryFinished,
     DiscoveryStarted,
+    ReconcileFinished,
 )
+from edgetui.tui.screens.deploy import DeployScreen
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.screens.fleet import FleetScreen
 from edgetui.tui.screens.help import HelpScreen
 from edgetui.tui.screens.host_key import HostKeyScreen
 from edgetui.tui.screens.models import ModelsScreen
 from edgetui.tui.screens.optimize_dialog import OptimizeDialog
+from edgetui.tui.screens.rollback_confirm import RollbackConfirmScreen
+from edgetui.tui.screens.version_dialog import VersionDialog
 from edgetui.tui.screens.variant_details import VariantDetailsScreen
 from edgetui.tui.widgets.fleet_table import FleetTable
 from edgetui.tui.widgets.navigable_table import NavigableTable
@@ -87,12 +92,16 @@ class EdgetuiApp(App):
         *,
         discover_on_start: bool = False,
         clock: Callable[[], datetime] | None = None,
+        reconcile_interval: float | None = None,
     ) -> None:
         super().__init__()
         self.fleet = fleet
         self.settings = settings
         self.clock = clock or utc_now
         self.discover_on_start = discover_on_start
+        if reconcile_interval is None:
+            reconcile_interval = settings.reconcile_interval_s
+        self.auto_reconcile = AutoReconcile(self, reconcile_interval)
         self.edgetui_theme_names = self._register_themes()
         self.theme = resolve_theme_name(settings.theme, set(self.available_themes))
         fleet.set_host_key_policy(self.ask_host_key)
@@ -116,6 +125,7 @@ class EdgetuiApp(App):
         self.install_screen(ModelsScreen(), name=MODELS_SCREEN)
         if self.discover_on_start:
             self.start_discovery(None)
+        self.auto_reconcile.start()
 
     def on_unmount(self) -> None:
         """Log the stop. The caller that opened the fleet closes it."""
@@ -180,6 +190,15 @@ class EdgetuiApp(App):
         for title, text in failure_notices(failures):
             self.notify(text, title=title, severity="error", timeout=10, markup=False)
 
+    def on_reconcile_finished(self, message: ReconcileFinished) -> None:
+        """Say which devices the automatic reconcile updated, and let each screen show their new state."""
+        lines = [f"{result['name']}: {result['state']}" + (f" ({result['error']})" if result.get("error") else "")
+                 for result in message.results]
+        failed = any(result["state"] != "committed" for result in message.results)
+        self.notify("\n".join(lines), title="Automatic reconcile", severity="warning" if failed else "information",
+                    markup=False)
+        self._broadcast(lambda: ReconcileFinished(message.results))
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show the failure of a worker that the app runs, such as discovery."""
         if event.state is WorkerState.ERROR:
@@ -234,7 +253,10 @@ class EdgetuiApp(App):
             ("Fleet screen", [*FleetScreen.BINDINGS, *FleetTable.BINDINGS]),
             ("Tables", list(NavigableTable.BINDINGS)),
             ("Device screen", list(DeviceScreen.BINDINGS)),
+            ("Deploy screen", list(DeployScreen.BINDINGS)),
+            ("Rollback dialog", list(RollbackConfirmScreen.BINDINGS)),
             ("Models screen", list(ModelsScreen.BINDINGS)),
+            ("Version dialog", list(VersionDialog.BINDINGS)),
             ("Optimize dialog", list(OptimizeDialog.BINDINGS)),
             ("Variant details", list(VariantDetailsScreen.BINDINGS)),
             ("Host key dialog", list(HostKeyScreen.BINDINGS)),
@@ -253,6 +275,26 @@ class EdgetuiApp(App):
             self.notify("Mark rows with space first.", title="No device selected", severity="warning")
             return
         self.start_discovery(names)
+
+    def action_open_deploy(self, artifact_id: str | None = None) -> DeployScreen:
+        """Open the Deploy screen with the fleet table's marked devices and ``artifact_id`` selected."""
+        table = self.get_screen_of_type(FleetScreen).table
+        screen = DeployScreen(sorted(table.marked), artifact_id)
+        self.push_screen(screen)
+        return screen
+
+    def action_rollback_selected(self) -> None:
+        """Roll back the fleet table's marked devices, or the row under the cursor, after a confirmation."""
+        fleet_screen = self.get_screen_of_type(FleetScreen)
+        if self.screen is not fleet_screen:
+            self.notify("Roll back from the fleet screen, where the marked rows are.", severity="warning")
+            return
+        fleet_screen.action_rollback()
+
+    def action_reconcile_now(self) -> None:
+        """Check the devices' desired releases now instead of at the next tick."""
+        if self.auto_reconcile.tick() is None:
+            self.notify("Every device serves its desired release, or an update is running.", title="Nothing to reconcile")
 
     def action_open_device(self, name: str) -> None:
         """Open the device screen of ``name``."""
@@ -278,9 +320,13 @@ def create_app(
     *,
     discover_on_start: bool = False,
     clock: Callable[[], datetime] | None = None,
+    reconcile_interval: float | None = None,
 ) -> EdgetuiApp:
     """Build the console for ``fleet``. A fixed ``clock`` makes "last seen" reproducible.
 
+    ``reconcile_interval`` sets the seconds between automatic reconcile checks (0 turns them off).
+
     The caller keeps ownership of ``fleet`` and closes it with `Fleet.aclose` after the app exits.
     """
-    return EdgetuiApp(fleet, settings, discover_on_start=discover_on_start, clock=clock)
+    return EdgetuiApp(fleet, settings, discover_on_start=discover_on_start, clock=clock,
+                      reconcile_interval=reconcile_interval)

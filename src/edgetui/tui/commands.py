@@ -14,7 +14,7 @@ Command = tuple[str, Callable[[], object], str]
 
 
 class EdgetuiCommands(Provider):
-    """Discovery, models, device, theme, help and quit commands."""
+    """Discovery, deploy, rollback, reconcile, models, device, theme, help and quit commands."""
 
     app: "EdgetuiApp"
 
@@ -26,6 +26,12 @@ class EdgetuiCommands(Provider):
              "Run discovery on every device of the fleet"),
             ("Discover marked devices", app.action_discover_marked,
              "Run discovery on the marked rows, or the row under the cursor"),
+            ("Deploy an artifact", app.action_open_deploy,
+             "Open the Deploy screen with the marked devices as targets"),
+            ("Roll back selected devices", app.action_rollback_selected,
+             "Roll the marked devices, or the row under the cursor, back after a confirmation"),
+            ("Reconcile now", app.action_reconcile_now,
+             "Update the devices whose desired release differs from the one they serve"),
             ("Open models", app.action_open_models,
              "Show the optimized models and their variants, and optimize a model"),
             ("Show keys and help", app.action_help, "List every key and what it does"),

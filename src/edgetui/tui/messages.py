@@ -1,4 +1,4 @@
-"""Messages that the discovery and optimize workers post to the screens.
+"""Messages that the discovery, optimize, deploy, rollback and reconcile workers post to the screens.
 
 The workers only report what happened; each screen decides which widgets to
 update. None of them bubble: the app posts a copy of each discovery message
@@ -54,3 +54,48 @@ class OptimizeProgressed(Message, bubble=False):
         super().__init__()
         self.step = step
         self.fraction = fraction
+
+
+class DeployProgressed(Message, bubble=False):
+    """A device update of the running rollout reached a step or sent more bytes."""
+
+    def __init__(self, device: str, state: str, bytes_done: int, bytes_total: int) -> None:
+        super().__init__()
+        self.device = device
+        self.state = state
+        self.bytes_done = bytes_done
+        self.bytes_total = bytes_total
+
+
+class RollbackPlanned(Message, bubble=False):
+    """The releases of the devices to roll back were read; ``targets`` are RollbackTarget objects."""
+
+    def __init__(self, targets: list) -> None:
+        super().__init__()
+        self.targets = targets
+
+
+class RollbackFinished(Message, bubble=False):
+    """A rollback ended; ``results`` has one dict per device as `Fleet.rollback` returns it."""
+
+    def __init__(self, results: list[dict]) -> None:
+        super().__init__()
+        self.results = results
+
+
+class ReleasesLoaded(Message, bubble=False):
+    """A device's releases were read (``releases``), or reading them failed (``error``)."""
+
+    def __init__(self, name: str, releases: dict | None, error: str | None) -> None:
+        super().__init__()
+        self.name = name
+        self.releases = releases
+        self.error = error
+
+
+class ReconcileFinished(Message, bubble=False):
+    """The automatic reconcile updated or failed to update devices; ``results`` as `Fleet.reconcile` returns them."""
+
+    def __init__(self, results: list[dict]) -> None:
+        super().__init__()
+        self.results = results

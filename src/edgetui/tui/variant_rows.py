@@ -22,7 +22,7 @@ VARIANT_COLUMNS = (
 SHA256_SHOWN = 12
 """Hex digits of a sha256 that the models table shows."""
 
-DEPLOY_NOTE = "Deploy: not available yet. Deploying a variant comes with the update pipeline."
+DEPLOY_NOTE = "Deploy: press u in the variants table to package this variant as an artifact and open the Deploy screen."
 """What the screen says instead of a deploy action, which edgetui does not have yet."""
 
 

@@ -1,5 +1,7 @@
-"""The fleet screen: every device in one table, filtered and discovered from the keyboard."""
+"""The fleet screen: every device in one table, filtered, discovered, deployed to and rolled back from the keyboard."""
 
+import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -7,17 +9,24 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from edgetui.domain import DeviceStatus
+from edgetui.errors import EdgetuiError
 from edgetui.tui.formatting import is_simulated
 from edgetui.tui.messages import (
     DeviceDiscovered,
     DeviceDiscoveryStarted,
     DiscoveryFinished,
     DiscoveryStarted,
+    ReconcileFinished,
+    RollbackFinished,
+    RollbackPlanned,
 )
+from edgetui.tui.rollback_plan import RollbackTarget, plan_rollback
 from edgetui.tui.rows import DeviceRow, no_match_message
 from edgetui.tui.screens.device import DeviceScreen
+from edgetui.tui.screens.rollback_confirm import RollbackConfirmScreen
 from edgetui.tui.widgets.fleet_summary import FleetSummary
 from edgetui.tui.widgets.fleet_table import FleetTable
 
@@ -26,6 +35,9 @@ if TYPE_CHECKING:
 
 LAST_SEEN_REFRESH_SECONDS = 10.0
 """Seconds between redraws of the "last seen" column."""
+
+ROLLBACK_GROUP = "rollback"
+"""Worker group of rollbacks, from reading the releases to the last device's result."""
 
 
 class FleetScreen(Screen):
@@ -61,6 +73,25 @@ class FleetScreen(Screen):
             "Models",
             id="fleet.models",
             tooltip="Show the optimized models and their variants, and optimize a model",
+        ),
+        Binding(
+            "D,u",
+            "app.open_deploy",
+            "Deploy",
+            key_display="u",
+            # Hidden from the footer like R, because both no longer fit at 80 columns; help and the palette list them.
+            show=False,
+            id="fleet.deploy",
+            tooltip="Open the Deploy screen with the marked devices as targets",
+        ),
+        Binding(
+            "R",
+            "rollback",
+            "Roll back",
+            key_display="R",
+            id="fleet.rollback",
+            show=False,
+            tooltip="Roll the marked devices, or the one under the cursor, back after a confirmation",
         ),
         Binding(
             "escape",
@@ -179,6 +210,89 @@ class FleetScreen(Screen):
         self.query_one("#filter", Input).value = ""
         self.apply_filter("")
         self.table.focus()
+
+    def selected_names(self) -> list[str]:
+        """Return the marked devices, or the device under the cursor when none is marked."""
+        return sorted(self.table.marked) or ([self.table.selected_name] if self.table.selected_name else [])
+
+    @property
+    def rollback_running(self) -> bool:
+        """Whether a rollback worker is pending or running."""
+        return any(worker.group == ROLLBACK_GROUP and not worker.is_finished for worker in self.workers)
+
+    def action_rollback(self) -> None:
+        """Read the selected devices' releases, then ask before rolling them back."""
+        names = self.selected_names()
+        if not names:
+            self.notify("The fleet has no devices to roll back.", severity="warning")
+            return
+        if self.rollback_running:
+            self.notify("Wait for the running rollback to finish.", title="Rollback is running")
+            return
+        self.run_worker(self._plan_rollback(names), group=ROLLBACK_GROUP,
+                        description=f"read the releases of {', '.join(names)}", exit_on_error=False)
+
+    async def _plan_rollback(self, names: list[str]) -> None:
+        """Read every device's releases in parallel and post the targets for the confirmation."""
+        replies = await asyncio.gather(*(self.app.fleet.releases(name) for name in names), return_exceptions=True)
+        targets = []
+        for name, reply in zip(names, replies, strict=True):
+            if isinstance(reply, EdgetuiError):
+                targets.append(plan_rollback(name, None, reply.message))
+            elif isinstance(reply, BaseException):
+                targets.append(plan_rollback(name, None, f"{type(reply).__name__}: {reply}"))
+            else:
+                targets.append(plan_rollback(name, reply))
+        self.post_message(RollbackPlanned(targets))
+
+    def on_rollback_planned(self, message: RollbackPlanned) -> None:
+        """Show the confirmation that names each device and its target release."""
+        self.app.push_screen(RollbackConfirmScreen(message.targets), callback=partial(self._rollback_confirmed,
+                                                                                         message.targets))
+
+    def _rollback_confirmed(self, targets: list[RollbackTarget], confirmed: bool | None) -> None:
+        """Start the rollback in a worker after a yes, or notify that nothing changed."""
+        chosen = [target for target in targets if target.to is not None]
+        if not confirmed or not chosen:
+            self.notify("No device was rolled back.", title="Rollback cancelled" if not confirmed else "Nothing to roll back")
+            return
+        names = ", ".join(target.name for target in chosen)
+        self.run_worker(self._roll_back(chosen), group=ROLLBACK_GROUP, description=f"roll back {names}",
+                        exit_on_error=False)
+
+    async def _roll_back(self, targets: list[RollbackTarget]) -> list[dict]:
+        """Roll back each group of devices that shares a target and post every device's result."""
+        results: list[dict] = []
+        try:
+            for to in ("known_good", "previous"):
+                names = [target.name for target in targets if target.to == to]
+                if names:
+                    results += await self.app.fleet.rollback(",".join(names), to=to)
+        finally:
+            # The table must show what did change, even when a later group failed.
+            self.post_message(RollbackFinished(results))
+        return results
+
+    def on_rollback_finished(self, message: RollbackFinished) -> None:
+        """Report each device's result and show the releases the store now records."""
+        self.reload()
+        done = [f"{result['name']} now serves {result['version'] or result['current']}"
+                for result in message.results if result["ok"]]
+        if done:
+            self.notify("\n".join(done), title="Rolled back", markup=False)
+        for result in message.results:
+            if not result["ok"]:
+                self.notify(result["error"] or "no reason given", title=f"{result['name']}: rollback failed",
+                            severity="error", timeout=10, markup=False)
+
+    def on_reconcile_finished(self, message: ReconcileFinished) -> None:
+        """Show the releases and statuses that the automatic reconcile changed."""
+        self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a rollback worker that failed, because Worker.StateChanged does not reach the app."""
+        if event.worker.group == ROLLBACK_GROUP and event.state is WorkerState.ERROR:
+            self.app.report_worker_error(event.worker)
 
     def open_device(self, name: str) -> None:
         """Push the device screen of ``name``."""

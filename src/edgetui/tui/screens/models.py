@@ -1,6 +1,8 @@
-"""The Models screen: optimized models, their variants, a size and latency chart, and optimize as a job."""
+"""The Models screen: optimized models, their variants, a size and latency chart, optimize as a job, and deploy."""
 
+import re
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -16,6 +18,7 @@ from edgetui.artifacts.records import ModelRecord, VariantRecord
 from edgetui.tui.messages import OptimizeProgressed
 from edgetui.tui.screens.optimize_dialog import OptimizeDialog, OptimizeRequest
 from edgetui.tui.screens.variant_details import VariantDetailsScreen
+from edgetui.tui.screens.version_dialog import VersionDialog
 from edgetui.tui.variant_rows import (
     DEPLOY_NOTE,
     MODEL_COLUMNS,
@@ -33,6 +36,12 @@ if TYPE_CHECKING:
 OPTIMIZE_GROUP = "optimize"
 """Worker group of optimize runs. The screen runs at most one at a time."""
 
+PACKAGE_GROUP = "package"
+"""Worker group that packages a variant as an artifact before the Deploy screen opens."""
+
+NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+"""Characters that an artifact name cannot contain, replaced by "-" in a model's name."""
+
 NO_MODELS = "No model optimized yet. Press o and give an .onnx file to build and measure its variants."
 """Text of the detail pane while the store has no model."""
 
@@ -48,6 +57,13 @@ class ModelsScreen(Screen):
             "Optimize",
             id="models.optimize",
             tooltip="Optimize an .onnx file in the background: build, measure and record its variants",
+        ),
+        Binding(
+            "u",
+            "deploy_variant",
+            "Deploy",
+            id="models.deploy",
+            tooltip="Package the selected variant as an artifact, asking for its version, and open the Deploy screen",
         ),
         Binding(
             "enter",
@@ -206,12 +222,39 @@ class ModelsScreen(Screen):
             **self.optimize_options,
         )
 
+    def action_deploy_variant(self) -> None:
+        """Ask for a version under which to package the selected variant."""
+        variant = self.selected_variant()
+        if variant is None:
+            self.notify("Optimize a model first; its variants appear in the lower table.",
+                        title="No variant selected", severity="warning")
+            return
+        name = self.artifact_name(variant)
+        self.app.push_screen(VersionDialog(name, variant.kind), callback=partial(self.start_package, variant, name))
+
+    def artifact_name(self, variant: VariantRecord) -> str:
+        """Return the artifact name of a variant: its model's file name without extension, made safe."""
+        model = self._models.get(variant.model_sha256)
+        stem = Path(model.name).stem if model is not None else variant.model_sha256[:12]
+        return NAME_UNSAFE.sub("-", stem).strip("-._") or variant.model_sha256[:12]
+
+    def start_package(self, variant: VariantRecord, name: str, version: str | None) -> Worker | None:
+        """Package the variant in a thread worker, because the packager runs onnxruntime; None when cancelled."""
+        if version is None:
+            return None
+        return self.run_worker(partial(self.app.fleet.package_variant, variant, name, version), thread=True,
+                               group=PACKAGE_GROUP, description=f"package {variant.kind} as {name}:{version}",
+                               exit_on_error=False)
+
     def on_optimize_progressed(self, message: OptimizeProgressed) -> None:
         """Show the pipeline's current step and how much of the run is done."""
         self._show_progress(message.step, message.fraction)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Refresh the tables after a run, or report why it failed."""
+        """Refresh the tables after a run, open the Deploy screen after packaging, or report why either failed."""
+        if event.worker.group == PACKAGE_GROUP and event.worker.is_finished:
+            self._package_finished(event.worker)
+            return
         if event.worker.group != OPTIMIZE_GROUP or not event.worker.is_finished:
             return
         self.query_one("#optimize-progress").remove_class("-running")
@@ -224,6 +267,17 @@ class ModelsScreen(Screen):
                                for name, rec in report.recommendations.items())
             self.notify(f"{len(report.variants)} variants measured. Recommended {chosen}.",
                         title=f"Optimized {report.model.path.name}", markup=False)
+
+    def _package_finished(self, worker: Worker) -> None:
+        """Open the Deploy screen with the new artifact selected, or report why packaging failed."""
+        if worker.state is WorkerState.ERROR:
+            self.app.report_worker_error(worker)
+        if worker.state is not WorkerState.SUCCESS:
+            return
+        result = worker.result
+        verb = "Packaged" if result.added else "Already packaged"
+        self.notify(f"{verb} as {result.artifact.ref}.", title="Artifact ready", markup=False)
+        self.app.action_open_deploy(result.artifact.id)
 
     def _show_progress(self, step: str, fraction: float) -> None:
         """Update the step text and the progress bar."""
