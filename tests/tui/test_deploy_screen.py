@@ -96,3 +96,17 @@ async def test_invalid_selector_shown_inline(sample_fleet: Fleet):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert list(screen.query(DeviceProgress)) == []
+
+
+async def test_no_artifact_explained_on_open(tmp_path):
+    fleet = Fleet.open(tmp_path / "empty.db")
+    app = create_app(fleet, Settings(), reconcile_interval=0)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_deploy(app, pilot)
+
+            summary = static_text(screen, "#deploy-summary")
+            assert "No artifact recorded yet" in summary
+            assert "edgetui artifact add" in summary
+    finally:
+        await fleet.aclose()

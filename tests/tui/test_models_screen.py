@@ -90,7 +90,7 @@ async def test_palette_opens_models(models_app: EdgetuiApp):
 
 
 async def fill_dialog(pilot, model: str, calibration: str = "") -> None:
-    """Open the optimize dialog, fill in the paths and press Enter in each field.
+    """Open the optimize dialog, fill in the paths and press Enter.
 
     The paths are set, not typed, because typing a long tmp_path key by key takes seconds.
     """
@@ -99,10 +99,26 @@ async def fill_dialog(pilot, model: str, calibration: str = "") -> None:
     dialog = pilot.app.screen
     assert isinstance(dialog, OptimizeDialog)
     dialog.query_one("#model-path", Input).value = model
-    await pilot.press("enter")
     dialog.query_one("#calibration-path", Input).value = calibration
     await pilot.press("enter")
     await pilot.pause()
+
+
+async def test_enter_in_model_path_submits(models_app: EdgetuiApp):
+    async with models_app.run_test(size=(100, 30)) as pilot:
+        await open_models(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        dialog = models_app.screen
+        assert isinstance(dialog, OptimizeDialog)
+        assert dialog.query_one("#model-path", Input).has_focus
+        dialog.query_one("#model-path", Input).value = str(DIGITS)
+
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert not isinstance(models_app.screen, OptimizeDialog)
+        await models_app.workers.wait_for_complete()
 
 
 async def test_bad_paths_show_errors(models_app: EdgetuiApp, tmp_path: Path):

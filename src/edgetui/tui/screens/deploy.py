@@ -79,6 +79,12 @@ class DeployScreen(Screen):
             table.add_row(*(Text(cells[key]) for key, _label in ARTIFACT_COLUMNS), key=artifact.id)
         if self.initial_artifact is not None and self.initial_artifact in table.rows:
             table.move_cursor(row=table.get_row_index(self.initial_artifact))
+        if table.row_count == 0:
+            # Say at once why the table is empty, not only when ctrl+s fails.
+            self.query_one("#deploy-summary", Static).update(Content(
+                "No artifact recorded yet. Add one with `edgetui artifact add MODEL --name NAME "
+                "--version VERSION`, or press u on a variant in the Models screen (m)."
+            ))
         self.validate_targets()
         table.focus()
 

@@ -276,7 +276,8 @@ class ModelsScreen(Screen):
             return
         result = worker.result
         verb = "Packaged" if result.added else "Already packaged"
-        self.notify(f"{verb} as {result.artifact.ref}.", title="Artifact ready", markup=False)
+        self.notify(f"{verb} {result.artifact.entrypoint} as {result.artifact.ref}.",
+                    title="Artifact ready", markup=False)
         self.app.action_open_deploy(result.artifact.id)
 
     def _show_progress(self, step: str, fraction: float) -> None:

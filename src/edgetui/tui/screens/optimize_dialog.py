@@ -101,7 +101,7 @@ class OptimizeDialog(ModalScreen[OptimizeRequest | None]):
             yield Label("Model file (.onnx)")
             yield Input(placeholder="path/to/model.onnx", validators=[OnnxFile()], validate_on=["submitted"],
                         id="model-path")
-            yield Label("Calibration data (optional): .npz, a folder of tensors, images or .wav files")
+            yield Label("Calibration data (optional, Tab): .npz, folder, images or .wav")
             yield Input(placeholder="empty: random inputs", validators=[OptionalData()], validate_on=["submitted"],
                         id="calibration-path")
             yield Static(
@@ -118,11 +118,12 @@ class OptimizeDialog(ModalScreen[OptimizeRequest | None]):
         self.query_one("#model-path", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Move from the model path to the calibration path, and submit from there."""
-        if event.input.id == "model-path":
-            self.query_one("#calibration-path", Input).focus()
-        else:
-            self.submit()
+        """Submit from either field; Tab moves between them.
+
+        Moving focus on Enter looked like nothing happened to people who
+        wanted to run without calibration data.
+        """
+        self.submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Submit on Optimize, close on Cancel."""

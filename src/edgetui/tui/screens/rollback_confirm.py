@@ -57,17 +57,27 @@ class RollbackConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         """Lay out the question, one line per device and the two buttons."""
-        count = sum(1 for target in self.targets if target.to is not None)
+        count = self.rollback_count
         noun = "device" if count == 1 else "devices"
         with Vertical() as dialog:
             dialog.border_title = "Roll back"
-            yield Static(Content(f"Roll back {count} {noun}? Each one switches to the release shown, "
-                                 "and the console confirms it with the device's status."))
+            if count:
+                question = (f"Roll back {count} {noun}? Each one switches to the release shown, "
+                            "and the console confirms it with the device's status.")
+            else:
+                question = "No selected device has a release to return to, so nothing can be rolled back."
+            yield Static(Content(question))
             with VerticalScroll(id="rollback-devices"):
                 yield Static(self._device_lines())
             with Horizontal():
-                yield Button("Roll back (y)", variant="warning", id="confirm")
-                yield Button("Cancel (n)", variant="primary", id="cancel")
+                # With nothing to roll back, only the way out is offered.
+                yield Button("Roll back (y)", variant="warning", id="confirm", disabled=count == 0)
+                yield Button("Cancel (n)" if count else "Close (n)", variant="primary", id="cancel")
+
+    @property
+    def rollback_count(self) -> int:
+        """Number of listed devices that have a release to return to."""
+        return sum(1 for target in self.targets if target.to is not None)
 
     def on_mount(self) -> None:
         """Focus Cancel, so a stray Enter never rolls devices back."""
@@ -78,8 +88,9 @@ class RollbackConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "confirm")
 
     def action_confirm(self) -> None:
-        """Roll the devices back."""
-        self.dismiss(True)
+        """Roll the devices back, when any of them has a release to return to."""
+        if self.rollback_count:
+            self.dismiss(True)
 
     def action_cancel(self) -> None:
         """Close without a change."""
