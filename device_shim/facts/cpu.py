@@ -86,8 +86,8 @@ def collect_cpu_cores(ctx):
     info = load_cpuinfo(ctx)
     if info is not None and info.blocks:
         # x86 blocks carry `siblings`, the logical CPUs of their package. A
-        # cpuinfo pasted with only its first processor block still says how
-        # many there are; on a whole file the block count is the larger one.
+        # cpuinfo pasted with only its first processor block still contains
+        # that count, and on a whole file the block count is the larger one.
         return {"cpu_cores": max(len(info.blocks), _siblings(info))}
 
     numbers = present_cpus(ctx)

@@ -29,7 +29,7 @@ def collect_onnxruntime(ctx):
     """Return {version, providers} when this interpreter imports onnxruntime, else None.
 
     Importing onnxruntime costs a few hundred milliseconds of CPU on a laptop and
-    seconds on a small board, so the answer is cached on the device until the
+    seconds on a small board, so the result is cached on the device until the
     installed onnxruntime package changes.
     """
     executable = ctx.python_executable or sys.executable
