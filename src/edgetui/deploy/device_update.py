@@ -14,6 +14,7 @@ from typing import Any
 
 from edgetui.artifacts.artifact import Artifact
 from edgetui.deploy.audit_trail import record_action
+from edgetui.deploy.boot_hook import ensure_boot_hook
 from edgetui.deploy.context import DeployContext, Progress
 from edgetui.deploy.prechecks import Refusal, check_target
 from edgetui.deploy.records import Deployment, Trigger, UpdateState
@@ -91,6 +92,8 @@ class DeviceUpdate:
             self._fail(refusal.code, f"refused before any change: {refusal.reason}", keep_desired=False)
             return
         await self._ensure_trust()
+        # A reboot while the watchdog is armed runs watchdog-check only when this line is already installed.
+        await ensure_boot_hook(self.ctx, self.device)
         if not self.status.is_staged(self.release):
             self._set(UpdateState.TRANSFERRING)
             await transfer_files(self.ctx, self.device, self.deployment, files, self.log)

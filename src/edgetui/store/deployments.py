@@ -1,4 +1,4 @@
-"""The rollouts, deployments, device_trust and desired_releases tables: the deploy journal of the console."""
+"""The rollouts, deployments, device_trust, device_boot_hooks and desired_releases tables: the console's deploy journal."""
 
 import json
 import logging
@@ -97,6 +97,21 @@ class DeploymentTable:
             db.table("device_trust").upsert(
                 {"device": device, "key_name": key_name, "public_key": public_key, "trusted_at": to_iso(utc_now())},
                 pk=("device", "key_name"),
+            )
+
+    def boot_hook_shim(self, device: str) -> str | None:
+        """Return the sha256 of the shim whose boot hook the device's crontab was given, or None."""
+        with self._connection.reading() as db:
+            rows = list(db.table("device_boot_hooks").rows_where("device = ?", [device]))
+        return rows[0]["shim_sha256"] if rows else None
+
+    def record_boot_hook(self, device: str, shim_sha256: str, crontab_line: str) -> None:
+        """Record that the device's crontab contains ``crontab_line``, the boot hook of that shim."""
+        with self._connection.transaction() as db:
+            db.table("device_boot_hooks").upsert(
+                {"device": device, "shim_sha256": shim_sha256, "crontab_line": crontab_line,
+                 "installed_at": to_iso(utc_now())},
+                pk="device",
             )
 
     def set_desired(self, device: str, artifact_id: str, rollout_id: str | None) -> None:

@@ -235,6 +235,14 @@ class FleetStore:
         """Record that the device trusts ``public_key`` under ``key_name``."""
         self._deployments.record_trust(device, key_name, public_key)
 
+    def boot_hook_shim(self, device: str) -> str | None:
+        """Return the sha256 of the shim whose @reboot line the console put in the device's crontab, or None."""
+        return self._deployments.boot_hook_shim(device)
+
+    def record_boot_hook(self, device: str, shim_sha256: str, crontab_line: str) -> None:
+        """Record that the device's crontab contains ``crontab_line``, the boot hook of that shim."""
+        self._deployments.record_boot_hook(device, shim_sha256, crontab_line)
+
     def set_desired_release(self, device: str, artifact_id: str, rollout_id: str | None) -> None:
         """Record the artifact the device should run, for reconcile."""
         self._deployments.set_desired(device, artifact_id, rollout_id)

@@ -242,11 +242,22 @@ def _create_deployment_tables(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _create_boot_hook_table(db: sqlite_utils.Database) -> None:
+    """Create device_boot_hooks: the shim version whose @reboot line each device's crontab contains."""
+    db.execute("""CREATE TABLE device_boot_hooks (
+        device TEXT PRIMARY KEY,
+        shim_sha256 TEXT NOT NULL,
+        crontab_line TEXT NOT NULL,
+        installed_at TEXT NOT NULL
+    )""")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "create devices, facts, events and host_keys", _create_initial_schema),
     Migration(2, "create models and variants", _create_model_tables),
     Migration(3, "create artifacts, artifact_files, audit and audit_head", _create_artifact_and_audit_tables),
     Migration(4, "create rollouts, deployments, device_trust and desired_releases", _create_deployment_tables),
+    Migration(5, "create device_boot_hooks", _create_boot_hook_table),
 ]
 
 
