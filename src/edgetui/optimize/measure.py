@@ -89,6 +89,55 @@ def measure_latency(
     )
 
 
+def measure_latencies(
+    paths: list[Path], samples: SampleSet, *, threads: int = 1, warmup: int = 3, runs: int = 20, repeats: int = 3
+) -> list[Latency]:
+    """Time several model files interleaved; return each one's median percentiles, in order.
+
+    Each repeat times every file in turn, in an order rotated by one per
+    repeat, so a burst of load from other processes falls on all of them
+    alike instead of on whichever file was being timed then. Timing the files
+    one after another let such bursts flip which variant looked fastest.
+    """
+    if not samples.samples:
+        raise ValueError("no samples to time the models with")
+    log.info("measuring latency of %d files interleaved: %d threads, %d warm-up, %d runs x %d",
+             len(paths), threads, warmup, runs, repeats)
+    # NOTE: every session stays loaded for the whole measurement, so memory
+    # grows with the number of variants; fine for edge-sized models.
+    sessions = [open_session(path, threads=threads) for path in paths]
+    feeds = samples.samples
+    for session in sessions:
+        for index in range(warmup):
+            session.run(None, feeds[index % len(feeds)])
+
+    p50s: list[list[float]] = [[] for _ in sessions]
+    p95s: list[list[float]] = [[] for _ in sessions]
+    for repeat in range(repeats):
+        order = list(range(len(sessions)))
+        shift = repeat % len(order)
+        for position in order[shift:] + order[:shift]:
+            timings = _time_runs(sessions[position], feeds, runs)
+            p50s[position].append(float(np.percentile(timings, 50)))
+            p95s[position].append(float(np.percentile(timings, 95)))
+
+    return [
+        Latency(p50_ms=statistics.median(p50s[i]), p95_ms=statistics.median(p95s[i]), threads=threads,
+                runs=runs, warmup=warmup, repeats=repeats)
+        for i in range(len(sessions))
+    ]
+
+
+def _time_runs(session, feeds: list, runs: int) -> list[float]:
+    """Return the wall time in milliseconds of ``runs`` inferences."""
+    timings = []
+    for index in range(runs):
+        start = time.perf_counter()
+        session.run(None, feeds[index % len(feeds)])
+        timings.append((time.perf_counter() - start) * 1000.0)
+    return timings
+
+
 def run_outputs(path: Path, samples: SampleSet, *, threads: int = 1) -> list[list[np.ndarray]]:
     """Run every sample through the model at `path`; returns the outputs of each sample in order."""
     session = open_session(path, threads=threads)

@@ -133,6 +133,7 @@ def optimize_model(
         run = _Run(model, evaluation_set, measure, accuracy_budget, work_dir, report_progress)
         reference = run.measure_reference()
         variants = run.build_all(plan, targets, calibration_set)
+        run.time_all([reference, *variants])
         report = OptimizeReport(
             model=model, reference=reference, variants=variants, recommendations={}, targets=targets,
             data=data, accuracy_budget=accuracy_budget, measure=measure, warnings=skipped,
@@ -231,7 +232,6 @@ class _Run:
         self.reference_outputs = run_outputs(self.model.path, self.samples, threads=self.measure.threads)
         reference = VariantResult(kind=ORIGINAL_KIND, path=self.model.path, metric=None, agreement=1.0,
                                   max_abs_error=0.0, within_budget=True, threads=self.measure.threads)
-        self._time(reference)
         return reference
 
     def build_all(self, kinds: list[str], targets: list[Target], calibration_set) -> list[VariantResult]:
@@ -272,7 +272,6 @@ class _Run:
         )
         try:
             self._compare(result)
-            self._time(result)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types; one variant must not end the run
             log.error("measuring %s of %s failed: %s", kind, self.model.path, exc)
             result.error = f"measuring failed: {exc}"
@@ -303,18 +302,45 @@ class _Run:
         if self.random and RANDOM_WARNING not in result.warnings:
             result.warnings.append(RANDOM_WARNING)
 
-    def _time(self, result: VariantResult) -> None:
-        """Set the file sizes and laptop latency of a file."""
-        from edgetui.optimize.measure import file_sizes, measure_latency
+    def time_all(self, results: list[VariantResult]) -> None:
+        """Set the file sizes and laptop latencies of every measurable result, timed interleaved."""
+        from edgetui.optimize.measure import file_sizes, measure_latencies
 
-        result.size_bytes, result.compressed_bytes = file_sizes(result.path)
-        latency = measure_latency(
-            result.path, self.samples, threads=self.measure.threads,
-            warmup=self.measure.warmup, runs=self.measure.runs, repeats=self.measure.repeats,
-        )
-        result.latency_ms_p50 = float(latency.p50_ms)
-        result.latency_ms_p95 = float(latency.p95_ms)
-        result.threads = latency.threads
+        self.progress("timing the FP32 model and the variants", 0.9)
+        timed = [result for result in results if result.path is not None and result.error is None]
+        for result in timed:
+            result.size_bytes, result.compressed_bytes = file_sizes(result.path)
+        try:
+            latencies = measure_latencies(
+                [result.path for result in timed], self.samples, threads=self.measure.threads,
+                warmup=self.measure.warmup, runs=self.measure.runs, repeats=self.measure.repeats,
+            )
+        except Exception as exc:  # noqa: BLE001 - fall back to timing each file alone
+            log.error("interleaved timing of %s failed (%s); timing each file alone", self.model.path, exc)
+            latencies = [None] * len(timed)
+        for result, latency in zip(timed, latencies):
+            if latency is None:
+                latency = self._time_alone(result)
+                if latency is None:
+                    continue
+            result.latency_ms_p50 = float(latency.p50_ms)
+            result.latency_ms_p95 = float(latency.p95_ms)
+            result.threads = latency.threads
+
+    def _time_alone(self, result: VariantResult):
+        """Time one file on its own; a failure marks the result as not measured."""
+        from edgetui.optimize.measure import measure_latency
+
+        try:
+            return measure_latency(
+                result.path, self.samples, threads=self.measure.threads,
+                warmup=self.measure.warmup, runs=self.measure.runs, repeats=self.measure.repeats,
+            )
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types; one variant must not end the run
+            log.error("timing %s of %s failed: %s", result.kind, self.model.path, exc)
+            result.error = f"measuring failed: {exc}"
+            result.warnings.append(result.error)
+            return None
 
 
 def _benchmark_devices(report: OptimizeReport, fleet_store, evaluation_set, work_dir: Path,

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from edgetui.optimize.measure import agreement, file_sizes, measure_latency, run_outputs
+from edgetui.optimize.measure import agreement, file_sizes, measure_latencies, measure_latency, run_outputs
 
 from .conftest import SAMPLE_MODELS, VAD_FLAT
 
@@ -112,6 +112,27 @@ def test_latency_positive_and_ordered(sample_sets):
     assert latency.p95_ms >= latency.p50_ms
     assert latency.threads == 1
     assert (latency.runs, latency.warmup, latency.repeats) == (10, 2, 3)
+
+
+def test_interleaved_latencies_one_per_file(sample_sets):
+    vad = SAMPLE_MODELS / f"{VAD_FLAT}.onnx"
+    vad_samples = sample_sets[VAD_FLAT]["evaluation"]
+
+    # More repeats than files, so the rotation of the timing order wraps around.
+    latencies = measure_latencies([vad, vad], vad_samples, warmup=1, runs=5, repeats=4)
+
+    assert len(latencies) == 2
+    for latency in latencies:
+        assert latency.p50_ms > 0
+        assert latency.p95_ms >= latency.p50_ms
+        assert (latency.runs, latency.warmup, latency.repeats) == (5, 1, 4)
+
+
+def test_interleaved_latencies_need_samples(sample_sets):
+    empty = type(sample_sets[VAD_FLAT]["evaluation"])(samples=[], source="none", random=False, warnings=[])
+
+    with pytest.raises(ValueError):
+        measure_latencies([SAMPLE_MODELS / f"{VAD_FLAT}.onnx"], empty)
 
 
 def test_run_outputs_one_list_per_sample(sample_sets):
