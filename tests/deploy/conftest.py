@@ -8,39 +8,22 @@ its own tmp_path, so a test changes only its own database and blobs.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from edgetui.artifacts.package import AddOptions, add_artifact
-from edgetui.artifacts.signing import SigningKey
-from edgetui.artifacts.store import ArtifactStore
 from edgetui.service import Fleet
-from edgetui.store import FleetStore
+from release_fixtures import PROFILE, build_artifacts
 from sample_fleet import SampleFleet
 
-from deploy_helpers import GOOD_V1, GOOD_V2, MODEL, PROFILE, REPO, SLOW
 
 @dataclass(frozen=True)
 class ArtifactSet:
     """The session's data folder, holding the fleet database, the signing key and the artifact blobs."""
 
     data_dir: Path
-
-
-def model_file(folder: Path) -> Path:
-    """Return the sample model, taken from git's HEAD when the working tree lacks the file."""
-    path = REPO / MODEL
-    if path.is_file():
-        return path
-    copy = folder / Path(MODEL).name
-    # Read-only git command: the model is vendored in the repository.
-    copy.write_bytes(subprocess.run(["git", "-C", str(REPO), "cat-file", "blob", f"HEAD:{MODEL}"],
-                                    check=True, capture_output=True).stdout)
-    return copy
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +33,7 @@ def artifact_set(tmp_path_factory) -> ArtifactSet:
     data_dir = root / "data"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(data_dir))
-        model = model_file(root)
-        key = SigningKey.load_or_create()
-        with FleetStore(data_dir / "edgetui" / "fleet.db") as store:
-            blobs = ArtifactStore()
-            for ref, budget in ((GOOD_V1, None), (GOOD_V2, None), (SLOW, 0.000001)):
-                name, version = ref.split(":")
-                add_artifact(model, AddOptions(name=name, version=version, max_p95_ms=budget),
-                             store=store, blobs=blobs, key=key)
+        build_artifacts(data_dir, root)
     return ArtifactSet(data_dir=data_dir)
 
 
