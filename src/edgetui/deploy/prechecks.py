@@ -67,7 +67,10 @@ def _check_memory(needed_mb: float | None, facts: HardwareFacts | None) -> Refus
 def _check_disk(
     release_size: int, bytes_to_send: int, disk_free_mb: float | None, facts: HardwareFacts | None
 ) -> Refusal | None:
-    free_mb = disk_free_mb if disk_free_mb is not None else (facts.disk_free_mb if facts else None)
+    # The shim's status is fresher than the stored facts, so it is preferred.
+    free_mb = disk_free_mb
+    if free_mb is None and facts is not None:
+        free_mb = facts.disk_free_mb
     if free_mb is None:
         return None
     needed = required_bytes(release_size, bytes_to_send)

@@ -23,7 +23,7 @@ SHA256_SHOWN = 12
 """Hex digits of a sha256 that the models table shows."""
 
 DEPLOY_NOTE = "Deploy: press u in the variants table to package this variant as an artifact and open the Deploy screen."
-"""What the screen says instead of a deploy action, which edgetui does not have yet."""
+"""Hint in a variant's details on how to deploy it from the Models screen."""
 
 
 def megabytes(size_bytes: int | None) -> str:

@@ -219,8 +219,14 @@ class DeployScreen(Screen):
 
     def _show_running_wave(self, running: int) -> None:
         """Mark wave ``running`` running and the waves before it passed, as the engine ran them in order."""
-        statuses = ["passed" if index < running else "running" if index == running else "waiting"
-                    for index in range(1, len(self.waves_planned) + 1)]
+        statuses = []
+        for index in range(1, len(self.waves_planned) + 1):
+            if index < running:
+                statuses.append("passed")
+            elif index == running:
+                statuses.append("running")
+            else:
+                statuses.append("waiting")
         self._show_waves(statuses)
 
     def _show_waves(self, statuses: list[str]) -> None:
