@@ -32,7 +32,7 @@ OptimizeProgress = Callable[[str, float], None]
 
 
 class ImportSummary:
-    """What `import_inventory` changed: devices added, updated and host keys recorded."""
+    """Changes made by `import_inventory`: devices added, updated and host keys recorded."""
 
     def __init__(self, path: Path, source_format: str) -> None:
         self.path = path

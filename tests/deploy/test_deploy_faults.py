@@ -43,7 +43,7 @@ async def test_new_release_of_known_files_sends_nothing(fleet, sample):
 
     second = await deploy_one(fleet, GOOD_V2)
 
-    # v2 packs the same model and samples, so the device already holds every file.
+    # v2 packs the same model and samples, so the device already has every file.
     assert second["state"] == "committed"
     assert second["bytes_sent"] == 0
     assert_serving(fleet, sample, DEVICE, "vad-2.0.0-")

@@ -35,7 +35,7 @@ def test_probe_result_is_cached_and_reused(tmp_path):
     assert first["onnxruntime"]["version"] == onnxruntime.__version__
     assert cache.exists()
 
-    # A cached answer is trusted while the fingerprint matches, so an edited
+    # A cached result is trusted while the fingerprint matches, so an edited
     # version shows that the second run read the cache instead of importing.
     entry = json.loads(cache.read_text())
     entry["onnxruntime"]["version"] = "0.0.0-cached"

@@ -13,7 +13,7 @@ NOTHING_TO_DO = [
 
 
 class ConfirmHost(App):
-    """Show the dialog alone and keep its answer."""
+    """Show the dialog alone and record its result."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -153,7 +153,7 @@ class DeviceUpdate:
         except ShimRefused as exc:
             if exc.code != "untrusted_key":
                 raise
-            # The device lost the key the store says it has (reinstalled, or its state removed).
+            # The device lost the key that the store records for it (reinstalled, or its state removed).
             self.log.warning("Device no longer trusts key %s; installing it again", self.artifact.signer_key_name)
             await self._ensure_trust(force=True)
             reply = await self.ctx.release_shim.call(self.device, "stage", request)

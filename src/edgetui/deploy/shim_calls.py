@@ -2,8 +2,8 @@
 
 ShimClient.call treats any exit status but 0 as a broken shim. The release
 commands exit 1 with a JSON reply that names the refusal (bad_signature,
-insufficient_disk ...), so this module reads those replies, and it tells a
-refusal apart from a shim that was killed before it replied.
+insufficient_disk ...), so this module reads those replies. It also
+distinguishes a refusal from a shim that was killed before it replied.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ PART_SUFFIX = ".part"
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What one resumable upload did: bytes it sent, where it resumed, and whether it sent nothing."""
+    """Outcome of one resumable upload: bytes sent, the resume offset, and whether nothing was sent."""
 
     bytes_sent: int
     resumed_from: int

@@ -228,7 +228,7 @@ class FleetStore:
         return self._deployments.device_deployments(device, limit)
 
     def trusted_key(self, device: str, key_name: str) -> str | None:
-        """Return the signing key the device trusts under ``key_name`` as far as the console knows, or None."""
+        """Return the signing key recorded as trusted by the device under ``key_name``, or None."""
         return self._deployments.trusted_key(device, key_name)
 
     def record_trust(self, device: str, key_name: str, public_key: str) -> None:

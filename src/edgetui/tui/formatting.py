@@ -20,7 +20,7 @@ HOST_FACTS = ("python", "onnxruntime", "disk free")
 
 
 def is_simulated(device: Device) -> bool:
-    """Return whether ``device`` is a sample fleet simulation, as its tags say."""
+    """Return whether ``device`` is a sample fleet simulation, from its `simulated` tag."""
     return device.tags.get(SIMULATED_TAG) == "true"
 
 

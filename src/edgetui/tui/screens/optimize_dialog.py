@@ -1,4 +1,4 @@
-"""A modal dialog that asks for the model file to optimize and optional calibration data."""
+"""A modal dialog for the model file to optimize and optional calibration data."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 @dataclass(frozen=True)
 class OptimizeRequest:
-    """What the user asked to optimize: an .onnx file and, optionally, calibration data."""
+    """An optimize request: an .onnx file and, optionally, calibration data."""
 
     model: Path
     calibration: Path | None

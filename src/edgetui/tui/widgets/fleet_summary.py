@@ -51,7 +51,7 @@ class FleetSummary(Static):
         counts = self.counts
         total = sum(counts.values())
         state = "[$accent]discovering…[/]" if self.discovering else "[$foreground-muted]idle[/]"
-        # The sample fleet mixes this computer's facts into its devices, so say it is not real hardware.
+        # The sample fleet mixes this computer's facts into its devices, so the summary marks them as simulated.
         simulated = " [$text-warning]simulated[/]" if self.simulated else ""
         return Content.from_markup(
             f"[b]edgetui[/b]{simulated}  "
