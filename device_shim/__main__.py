@@ -7,10 +7,15 @@ from device_shim.commands import dispatch
 
 
 def main(argv=None):
-    """Run one command and write its reply as one JSON object on stdout; return the exit status."""
+    """Run one command and write its reply as one JSON object on stdout; return the exit status.
+
+    A handler that printed its own output (stream's JSON lines) returns None
+    as its reply, and nothing more is written.
+    """
     reply, status = dispatch(sys.argv[1:] if argv is None else argv)
-    sys.stdout.write(json.dumps(reply) + "\n")
-    sys.stdout.flush()
+    if reply is not None:
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
     return status
 
 

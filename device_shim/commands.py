@@ -4,6 +4,8 @@ from device_shim.benchmark import run_benchmark
 from device_shim.inventory import run_inventory
 from device_shim.release import handlers as release
 from device_shim.release.overdue import check_overdue_watchdog
+from device_shim.telemetry import stream
+from device_shim.telemetry import serve as telemetry_serve
 
 EXIT_USAGE = 2
 
@@ -28,6 +30,8 @@ COMMANDS = {
     "watchdog": {"options": ("home", "token"), "handler": release.watchdog_process},
     "watchdog-check": {"options": release.OPTIONS, "handler": release.watchdog_check},
     "boot-hook": {"options": release.OPTIONS, "handler": release.boot_hook},
+    "stream": {"options": stream.OPTIONS, "handler": stream.run_stream},
+    "serve": {"options": telemetry_serve.OPTIONS, "handler": telemetry_serve.run_serve},
 }
 
 

@@ -50,6 +50,8 @@ async def test_new_release_of_known_files_sends_nothing(fleet, sample):
 
 
 async def test_cut_link_resumes_and_commits(fleet, sample):
+    # The shim goes first, so that the cut lands in the artifact's transfer.
+    await fleet.releases(DEVICE)
     set_fault(sample, DEVICE, "--cut-after-bytes", "300000")
 
     result = await deploy_one(fleet, GOOD_V1)

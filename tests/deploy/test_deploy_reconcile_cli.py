@@ -12,6 +12,8 @@ CLI_TIMEOUT_S = 120
 
 
 async def test_reconcile_finishes_failed_transfer(fleet, sample):
+    # The shim goes first, so that the cut lands in the artifact's transfer.
+    await fleet.releases(DEVICE)
     set_fault(sample, DEVICE, "--cut-after-bytes", "200000")
     rollout = await fleet.deploy(GOOD_V1, DEVICE, waves="100%", **{**FAST, "transfer_attempts": 1})
     failed = fleet.rollout_report(rollout.id)["waves"][0]["devices"][0]

@@ -1,4 +1,4 @@
-"""Sample inputs for a release's health check, and the reference output statistics used for drift.
+"""Sample inputs for a release's health check, and the reference input and output statistics used for drift.
 
 A samples file is an .npz with one array per model input name. The first axis
 counts samples: ``array[i]`` is the whole input of sample i, which the device's
@@ -109,8 +109,10 @@ def read_samples(path: Path, session: ort.InferenceSession) -> dict[str, np.ndar
 
 def reference_statistics(session: ort.InferenceSession, arrays: dict[str, np.ndarray],
                          samples_label: str) -> dict[str, Any]:
-    """Run the samples through the model and summarize each output: mean, std, min, max, histogram.
+    """Run the samples through the model and summarize each output and each input: mean, std, min, max, histogram.
 
+    Outputs go under "outputs" and inputs under "input_stats", both over the
+    samples that were run, so the device can compare what it serves with both.
     Raises ArtifactInputError when the model fails on a sample; ``samples_label``
     names the samples in that message.
     """
@@ -128,19 +130,21 @@ def reference_statistics(session: ort.InferenceSession, arrays: dict[str, np.nda
             ) from error
         for name, value in zip(names, results, strict=True):
             collected[name].append(value)
-    log.info("computed reference statistics of %d outputs over %d samples", len(names), count)
+    log.info("computed reference statistics of %d outputs and %d inputs over %d samples",
+             len(names), len(arrays), count)
     return {
         "samples": count,
         "inputs": samples_label,
         "onnxruntime": ort.__version__,
         "outputs": {name: _summarize(values) for name, values in collected.items()},
+        "input_stats": {name: _summarize([array[index] for index in range(count)]) for name, array in arrays.items()},
     }
 
 
 def _summarize(values: list[Any]) -> dict[str, Any]:
-    """Return the statistics of one output's values over every sample."""
+    """Return the statistics of one input's or output's values over every sample."""
     if not all(isinstance(value, np.ndarray) and value.dtype.kind in "biuf" for value in values):
-        return {"skipped": "the output is not a numeric tensor"}
+        return {"skipped": "the value is not a numeric tensor"}
     flat = np.concatenate([value.astype(np.float64).ravel() for value in values])
     finite = flat[np.isfinite(flat)]
     summary: dict[str, Any] = {

@@ -1,0 +1,1 @@
+"""Device-side telemetry: the inference server, the sampler, the spool and the stream command."""
