@@ -365,3 +365,26 @@ class Fleet:
             shutil.copyfile(blob, model)
             return add_artifact(model, AddOptions(name=name, version=version), store=self.store, blobs=blobs,
                                 key=SigningKey.load_or_create())
+
+    # Telemetry: live streams and one-off inference probes. The telemetry
+    # package is imported in each method, so the other screens do not load it.
+
+    def collector(self, names: list[str] | None = None, **options):
+        """Return a Collector of the named devices' telemetry (all devices when ``names`` is empty), not started yet.
+
+        It writes through this fleet's database connection. ``options`` go to
+        Collector (on_sample, on_state, on_alert, ...); the retention defaults to
+        the telemetry_raw_keep_hours and telemetry_rollup_keep_days settings.
+        """
+        from edgetui.settings import Settings
+        from edgetui.telemetry import TelemetryStore, retention_from_settings
+        from edgetui.telemetry.collector import Collector
+
+        options.setdefault("retention", retention_from_settings(Settings.load()))
+        return Collector(TelemetryStore(self.store), self.pool, self.shim, self.select(names), **options)
+
+    async def probe(self, name: str, input_path: Path):
+        """Run one inference of a .npz, .npy or .json input file on the device's model server; return the ProbeResult."""
+        from edgetui.telemetry.probe import probe
+
+        return await probe(self, self.store.device(name), input_path)

@@ -10,7 +10,7 @@ import logging
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ class Settings(BaseModel):
 
     reconcile_interval_s: float = 60.0
     """Seconds between the TUI's checks for devices whose release differs from the desired one."""
+
+    collect_telemetry: bool = True
+    """Whether the TUI streams telemetry from every device while it is open."""
+
+    telemetry_raw_keep_hours: float = Field(default=24.0, gt=0, allow_inf_nan=False)
+    """Hours that raw telemetry samples are kept before pruning."""
+
+    telemetry_rollup_keep_days: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """Days that per-minute telemetry roll-ups and resolved alerts are kept before pruning."""
 
     @classmethod
     def path(cls) -> Path:

@@ -13,9 +13,11 @@ from pathlib import Path
 from edgetui import __version__
 from edgetui.cli.artifact_cmd import add_artifact_parser
 from edgetui.cli.audit_cmd import add_audit_parser
+from edgetui.cli.collect_cmd import COLLECT_COMMANDS, add_collect_parsers
 from edgetui.cli.deploy_cmd import DEPLOY_COMMANDS, add_deploy_parsers
 from edgetui.cli.logs import configure_logging
 from edgetui.cli.optimize_cmd import add_optimize_parser
+from edgetui.cli.telemetry_cmd import TELEMETRY_COMMANDS, add_telemetry_parsers
 from edgetui.errors import EdgetuiError
 from edgetui.settings import DB_ENV, default_db_path, log_path
 
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_artifact_parser(commands)
     add_audit_parser(commands)
     add_deploy_parsers(commands)
+    add_telemetry_parsers(commands)
+    add_collect_parsers(commands)
     return parser
 
 
@@ -179,6 +183,14 @@ def _dispatch(args: argparse.Namespace, db_path: Path) -> int:
         from edgetui.cli.deploy_cmd import run_deploy_command
 
         return run_deploy_command(db_path, args)
+    if args.command in TELEMETRY_COMMANDS:
+        from edgetui.cli.telemetry_cmd import run_telemetry_command
+
+        return run_telemetry_command(db_path, args)
+    if args.command in COLLECT_COMMANDS:
+        from edgetui.cli.collect_cmd import run_collect_command
+
+        return run_collect_command(db_path, args)
     if args.command == "sample-fleet":
         from sample_fleet.cli import main as sample_fleet_main
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
 import shlex
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -118,7 +119,22 @@ class SSHPool:
         )
         self._entries: dict[tuple, _Entry] = {}
         self._slot_freed = asyncio.Event()
+        # Tasks that keep a connection in use while a long-lived channel on it is open.
+        self._holds: set[asyncio.Task] = set()
         self.stats = PoolStats()
+
+    @property
+    def max_connections(self) -> int:
+        """The number of connections open at once; callers beyond it wait for a slot."""
+        return self._max_connections
+
+    @max_connections.setter
+    def max_connections(self, value: int) -> None:
+        if value < 1:
+            raise ValueError(f"max_connections must be at least 1, got {value}")
+        self._max_connections = value
+        # A higher limit frees slots for callers that wait now.
+        self._slot_freed.set()
 
     @property
     def accept_new_host_keys(self) -> bool | HostKeyCallback:
@@ -221,6 +237,56 @@ class SSHPool:
 
         return await self._call(device, operation)
 
+    async def start_process(
+        self, device: Device, command: str, *, encoding: str | None = None
+    ) -> asyncssh.SSHClientProcess:
+        """Start a long-lived command on the device's cached connection and return its process.
+
+        The caller writes stdin, reads stdout line by line and closes the
+        process. Until its channel closes, the connection counts as in use, so
+        the pool never closes it to make room for another device. Other
+        operations on the same device share the connection meanwhile. Output
+        is bytes unless ``encoding`` is given.
+        """
+
+        async def operation(entry: _Entry, conn: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess:
+            process = await _start(conn.create_process(command, encoding=encoding))
+            self._hold(entry, process.wait_closed())
+            entry.log.info("Started a long-lived session: %s", command[:200])
+            return process
+
+        return await self._call(device, operation)
+
+    @contextlib.asynccontextmanager
+    async def forward_local(
+        self, device: Device, *, remote_port: int, remote_host: str = "127.0.0.1"
+    ) -> AsyncIterator[int]:
+        """Forward a local port on 127.0.0.1, chosen by the OS, to ``remote_host:remote_port`` as resolved on the device.
+
+        Yields the local port. The listener closes when the block ends, and the
+        connection counts as in use until then.
+        """
+        if not 0 < remote_port < 65536:
+            raise ValueError(f"Invalid remote port {remote_port}: expected 1 to 65535")
+        closed = asyncio.Event()
+
+        async def operation(entry: _Entry, conn: asyncssh.SSHClientConnection) -> asyncssh.SSHListener:
+            try:
+                listener = await conn.forward_local_port("127.0.0.1", 0, remote_host, remote_port)
+            except (asyncssh.Error, OSError) as exc:
+                raise self._operation_error(entry, f"forwarding a local port to {remote_host}:{remote_port}", exc) from exc
+            self._hold(entry, closed.wait())
+            entry.log.info("Forwarding 127.0.0.1:%d to %s:%d", listener.get_port(), remote_host, remote_port)
+            return listener
+
+        listener = await self._call(device, operation)
+        try:
+            yield listener.get_port()
+        finally:
+            listener.close()
+            await listener.wait_closed()
+            closed.set()
+
     async def close(self) -> None:
         """Close every cached connection and wait until asyncssh has closed them."""
         entries = list(self._entries.values())
@@ -229,7 +295,29 @@ class SSHPool:
             self._discard(entry, "pool closed")
         for conn in conns:
             await conn.wait_closed()
+        # Channels close with their connection, so the holds end on their own;
+        # cancelling covers a forward whose block has not ended yet.
+        for task in list(self._holds):
+            task.cancel()
+        if self._holds:
+            await asyncio.gather(*self._holds, return_exceptions=True)
         self._entries.clear()
+
+    def _hold(self, entry: _Entry, until: Awaitable[object]) -> None:
+        """Keep ``entry`` in use until ``until`` completes, so its connection is not closed for another device."""
+        entry.in_use += 1
+
+        async def release_when_done() -> None:
+            try:
+                await until
+            finally:
+                entry.in_use -= 1
+                entry.last_used = time.monotonic()
+                self._slot_freed.set()
+
+        task = asyncio.create_task(release_when_done())
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
 
     # Sessions and their errors
 

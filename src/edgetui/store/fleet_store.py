@@ -46,6 +46,11 @@ class FleetStore:
         self._audit = AuditTable(self._connection)
         self._deployments = DeploymentTable(self._connection)
 
+    @property
+    def connection(self) -> StoreConnection:
+        """The shared SQLite connection, for stores of other concepts such as telemetry."""
+        return self._connection
+
     def __enter__(self) -> "FleetStore":
         return self
 

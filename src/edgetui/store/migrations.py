@@ -252,12 +252,132 @@ def _create_boot_hook_table(db: sqlite_utils.Database) -> None:
     )""")
 
 
+def _create_telemetry_tables(db: sqlite_utils.Database) -> None:
+    """Create the telemetry, roll-up, stream, alert rule and alert tables, and the default alert rules."""
+    statements = [
+        # ts is the device's timestamp plus the stream's clock offset, so samples
+        # of devices with skewed clocks line up on the laptop's clock. device_ts
+        # keeps the device's own value. There is no foreign key to devices,
+        # because the history outlives a removed device.
+        """CREATE TABLE telemetry_samples (
+            device TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            ts REAL NOT NULL,
+            device_ts REAL NOT NULL,
+            received_at REAL NOT NULL,
+            interval_s REAL NOT NULL,
+            requests INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            latency_ms_p50 REAL,
+            latency_ms_p95 REAL,
+            latency_ms_p99 REAL,
+            cpu_percent REAL,
+            mem_used_mb REAL,
+            mem_total_mb REAL,
+            temp_c REAL,
+            disk_free_mb REAL,
+            disk_used_percent REAL,
+            release TEXT,
+            serving INTEGER NOT NULL,
+            drift_psi REAL,
+            drift_input_psi REAL,
+            PRIMARY KEY (device, stream, seq)
+        )""",
+        "CREATE INDEX telemetry_samples_device_ts ON telemetry_samples(device, ts)",
+        "CREATE INDEX telemetry_samples_ts ON telemetry_samples(ts)",
+        # One row per device and minute (minute = unix seconds of the minute's
+        # start), recomputed from the raw samples whenever a sample of that
+        # minute arrives. interval_s is the sum of the samples' intervals, so
+        # throughput = requests / interval_s.
+        """CREATE TABLE telemetry_rollups (
+            device TEXT NOT NULL,
+            minute INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            interval_s REAL NOT NULL,
+            requests INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            latency_ms_p50 REAL,
+            latency_ms_p95 REAL,
+            latency_ms_p99 REAL,
+            cpu_percent REAL,
+            mem_used_mb REAL,
+            temp_c REAL,
+            drift_psi REAL,
+            drift_input_psi REAL,
+            release TEXT,
+            PRIMARY KEY (device, minute)
+        )""",
+        "CREATE INDEX telemetry_rollups_minute ON telemetry_rollups(minute)",
+        # dropped_through_seq is the highest seq of the dropped ranges already
+        # counted, so a range the device reports again after a reconnect is not
+        # counted twice.
+        """CREATE TABLE telemetry_streams (
+            device TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            last_seq INTEGER,
+            clock_offset_s REAL NOT NULL DEFAULT 0,
+            dropped_total INTEGER NOT NULL DEFAULT 0,
+            dropped_through_seq INTEGER NOT NULL DEFAULT 0,
+            gaps INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            garbage INTEGER NOT NULL DEFAULT 0,
+            last_received_at REAL,
+            PRIMARY KEY (device, stream)
+        )""",
+        # device NULL means the rule applies to the whole fleet. metric has no
+        # CHECK, so a later version can add metrics without rebuilding the table.
+        """CREATE TABLE alert_rules (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            metric TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('>', '<')),
+            threshold REAL NOT NULL,
+            for_s REAL NOT NULL DEFAULT 0,
+            device TEXT,
+            severity TEXT NOT NULL CHECK (severity IN ('watch', 'act')),
+            enabled INTEGER NOT NULL DEFAULT 1
+        )""",
+        """CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            device TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            opened_at REAL NOT NULL,
+            resolved_at REAL,
+            value REAL,
+            message TEXT NOT NULL
+        )""",
+        # At most one open alert per rule and device.
+        "CREATE UNIQUE INDEX alerts_open ON alerts(rule, device) WHERE resolved_at IS NULL",
+        "CREATE INDEX alerts_opened_at ON alerts(opened_at)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+    default_rules = [
+        ("latency-p95", "latency_ms_p95", ">", 100.0, 60.0, "watch"),
+        ("error-rate", "error_rate", ">", 0.05, 60.0, "act"),
+        ("offline", "offline_s", ">", 120.0, 0.0, "act"),
+        ("temperature", "temp_c", ">", 80.0, 60.0, "watch"),
+        ("drift-watch", "drift_psi", ">", 0.1, 300.0, "watch"),
+        ("drift-act", "drift_psi", ">", 0.25, 300.0, "act"),
+    ]
+    db.conn.executemany(
+        "INSERT INTO alert_rules (name, metric, op, threshold, for_s, device, severity, enabled) "
+        "VALUES (?, ?, ?, ?, ?, NULL, ?, 1)",
+        default_rules,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "create devices, facts, events and host_keys", _create_initial_schema),
     Migration(2, "create models and variants", _create_model_tables),
     Migration(3, "create artifacts, artifact_files, audit and audit_head", _create_artifact_and_audit_tables),
     Migration(4, "create rollouts, deployments, device_trust and desired_releases", _create_deployment_tables),
     Migration(5, "create device_boot_hooks", _create_boot_hook_table),
+    Migration(6, "create telemetry_samples, telemetry_rollups, telemetry_streams, alert_rules and alerts",
+              _create_telemetry_tables),
 ]
 
 

@@ -1,0 +1,185 @@
+"""Alert rules: which metric, compared how, for how long, on which devices, and how urgent.
+
+A rule with a device applies to that device only, and for that device it
+replaces the fleet rules of the same metric, comparison and severity. A
+fleet rule has no device and applies to every device with telemetry.
+"""
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from edgetui.errors import InputError
+from edgetui.telemetry.rows import ERROR_RATE_SQL
+
+log = logging.getLogger("edgetui.telemetry")
+
+RULE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+RULE_NAME_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+Severity = Literal["watch", "act"]
+Operator = Literal[">", "<"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric that rules compare: how messages name it, its unit, and its SQL on telemetry_samples."""
+
+    label: str
+    unit: str
+    sql: str | None
+    percent: bool = False
+    """True when the value is a fraction that messages show as a percentage."""
+
+    def format(self, value: float | None) -> str:
+        """Format a value with its unit, such as "130.2 ms" or "6.0%"."""
+        if value is None:
+            return "no value"
+        if self.percent:
+            return f"{value * 100:.1f}%"
+        return f"{value:.4g}{self.unit}"
+
+
+# offline_s has no SQL: it is the time since the device's last telemetry line.
+METRICS: dict[str, Metric] = {
+    "latency_ms_p95": Metric("p95 latency", " ms", "latency_ms_p95"),
+    "latency_ms_p99": Metric("p99 latency", " ms", "latency_ms_p99"),
+    "error_rate": Metric("error rate", "", ERROR_RATE_SQL, percent=True),
+    "offline_s": Metric("time without telemetry", " s", None),
+    "temp_c": Metric("temperature", " °C", "temp_c"),
+    "drift_psi": Metric("output drift (PSI)", "", "drift_psi"),
+    "drift_input_psi": Metric("input drift (PSI)", "", "drift_input_psi"),
+    "cpu_percent": Metric("CPU use", "%", "cpu_percent"),
+    "mem_used_mb": Metric("memory used", " MB", "mem_used_mb"),
+}
+
+
+class AlertRuleError(InputError):
+    """An alert rule is invalid, unknown, or its name is taken."""
+
+    title = "Invalid alert rule"
+
+
+class AlertRule(BaseModel):
+    """One alert rule as the alert_rules table stores it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int | None = None
+    name: str
+    metric: str
+    op: Operator
+    threshold: float = Field(allow_inf_nan=False)
+    for_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    device: str | None = None
+    severity: Severity = "watch"
+    enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not RULE_NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"invalid rule name {name!r}: use {RULE_NAME_RULE}")
+        return name
+
+    @field_validator("metric")
+    @classmethod
+    def _check_metric(cls, metric: str) -> str:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+        return metric
+
+    @model_validator(mode="after")
+    def _check_offline_op(self) -> "AlertRule":
+        if self.metric == "offline_s" and self.op != ">":
+            raise ValueError("an offline_s rule must use the operator '>' (offline for more than N seconds)")
+        return self
+
+    def override_key(self) -> tuple[str, str, str]:
+        """Return what a device rule shares with the fleet rules it replaces on its device."""
+        return (self.metric, self.op, self.severity)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the rule as the dict of the API and of `alerts rules --json`."""
+        return self.model_dump()
+
+
+def make_rule(**fields: Any) -> AlertRule:
+    """Validate the fields of a new rule; raise AlertRuleError naming the first invalid one."""
+    try:
+        return AlertRule(**fields)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        message = problem["msg"].removeprefix("Value error, ")
+        # The model's own checks name the value; pydantic's type checks do not.
+        if problem["type"] != "value_error":
+            field = ".".join(str(part) for part in problem["loc"])
+            message = f"{field} is {problem.get('input')!r}: {message}"
+        raise AlertRuleError(f"Cannot add alert rule {fields.get('name')!r}: {message}.") from None
+
+
+def list_rules(db: sqlite_utils.Database) -> list[AlertRule]:
+    """Return every rule, fleet rules first, then by name."""
+    rows = db.execute(
+        "SELECT id, name, metric, op, threshold, for_s, device, severity, enabled FROM alert_rules "
+        "ORDER BY device IS NOT NULL, device, name"
+    ).fetchall()
+    return [_from_row(row) for row in rows]
+
+
+def insert_rule(db: sqlite_utils.Database, rule: AlertRule) -> AlertRule:
+    """Insert a validated rule and return it with its id; raise AlertRuleError when the name is taken."""
+    try:
+        cursor = db.execute(
+            "INSERT INTO alert_rules (name, metric, op, threshold, for_s, device, severity, enabled) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [rule.name, rule.metric, rule.op, rule.threshold, rule.for_s, rule.device, rule.severity,
+             int(rule.enabled)],
+        )
+    except sqlite3.IntegrityError:
+        raise AlertRuleError(
+            f"An alert rule named {rule.name!r} already exists. Choose another name, or remove it first "
+            f"with `edgetui alerts rule remove {rule.name}`."
+        ) from None
+    log.info("added alert rule %s: %s %s %s for %ss on %s (%s)", rule.name, rule.metric, rule.op,
+             rule.threshold, rule.for_s, rule.device or "the fleet", rule.severity)
+    return rule.model_copy(update={"id": cursor.lastrowid})
+
+
+def delete_rule(db: sqlite_utils.Database, name: str) -> None:
+    """Delete the named rule; raise AlertRuleError listing the rule names when there is none."""
+    if db.execute("DELETE FROM alert_rules WHERE name = ?", [name]).rowcount == 0:
+        raise _unknown_rule(db, name)
+    log.info("removed alert rule %s", name)
+
+
+def update_enabled(db: sqlite_utils.Database, name: str, enabled: bool) -> None:
+    """Enable or disable the named rule; raise AlertRuleError listing the rule names when there is none."""
+    cursor = db.execute("UPDATE alert_rules SET enabled = ? WHERE name = ?", [int(enabled), name])
+    if cursor.rowcount == 0:
+        raise _unknown_rule(db, name)
+    log.info("%s alert rule %s", "enabled" if enabled else "disabled", name)
+
+
+def _unknown_rule(db: sqlite_utils.Database, name: str) -> AlertRuleError:
+    names = [row[0] for row in db.execute("SELECT name FROM alert_rules ORDER BY name")]
+    known = ", ".join(names) if names else "none"
+    return AlertRuleError(
+        f"No alert rule named {name!r}. The rules are: {known}. List them with `edgetui alerts rules`.",
+        title="Alert rule not found",
+    )
+
+
+def _from_row(row: tuple[Any, ...]) -> AlertRule:
+    rule_id, name, metric, op, threshold, for_s, device, severity, enabled = row
+    # model_construct: stored rules were validated on insert, and a metric that
+    # a newer edgetui added must not make the whole list unreadable.
+    return AlertRule.model_construct(
+        id=rule_id, name=name, metric=metric, op=op, threshold=threshold, for_s=for_s, device=device,
+        severity=severity, enabled=bool(enabled),
+    )
