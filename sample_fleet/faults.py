@@ -15,6 +15,7 @@ import dataclasses
 import fcntl
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,12 @@ JOURNAL_PATH = Path(".edgetui") / "journal.jsonl"
 # An exec command line containing this runs the shim's `activate` command.
 ACTIVATE_MARKER = " activate"
 BYTES_PER_KB = 1000
+# Limits of the traffic switches: a pause of more than 10 s would only time requests out, a
+# drift above 10 moves inputs far outside anything the model saw, and a rate above 100
+# requests/s per device no longer fits the laptop that runs the fleet.
+MAX_LATENCY_SPIKE_MS = 10_000
+MAX_DRIFT = 10.0
+MAX_TRAFFIC_RATE = 100.0
 
 # How often the activation watcher checks whether the journal grew.
 _JOURNAL_POLL_SECONDS = 0.01
@@ -61,6 +68,15 @@ class Faults:
     disk_full: bool = False
     # Persistent: client-to-device bytes are throttled to this many KB (1000 bytes) per second.
     slow_link_kbps: float | None = None
+    # Traffic switches, read by the traffic generator every second (see sample_fleet/traffic.py).
+    # Pause the device's model server with SIGSTOP for this many milliseconds during requests.
+    latency_spike_ms: int | None = None
+    # Fraction of requests sent malformed, which the model server rejects with HTTP 400.
+    error_rate: float | None = None
+    # Inputs become x * (1 + drift) + drift, so the model's outputs move.
+    drift: float | None = None
+    # Requests per second to this device, replacing the fleet's --traffic-rate; 0 stops its traffic.
+    traffic_rate: float | None = None
 
     def describe(self) -> str:
         """Return the switches that are set, as a short human-readable list."""
@@ -74,6 +90,14 @@ class Faults:
             parts.append("disk-full")
         if self.slow_link_kbps is not None:
             parts.append(f"slow-link {self.slow_link_kbps:g} KB/s")
+        if self.latency_spike_ms is not None:
+            parts.append(f"latency-spike {self.latency_spike_ms} ms")
+        if self.error_rate is not None:
+            parts.append(f"error-rate {self.error_rate:g}")
+        if self.drift is not None:
+            parts.append(f"drift {self.drift:g}")
+        if self.traffic_rate is not None:
+            parts.append(f"traffic-rate {self.traffic_rate:g}/s")
         return ", ".join(parts) if parts else "no faults"
 
     def environment(self) -> dict[str, str]:
@@ -112,6 +136,25 @@ class Faults:
         rate = self.slow_link_kbps
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
             raise FaultFileError(f"slow_link_kbps must be null or a number > 0, not {rate!r}")
+        if not _is_count(self.latency_spike_ms, minimum=1) or (self.latency_spike_ms or 0) > MAX_LATENCY_SPIKE_MS:
+            raise FaultFileError(
+                f"latency_spike_ms must be null or an integer from 1 to {MAX_LATENCY_SPIKE_MS}, "
+                f"not {self.latency_spike_ms!r}"
+            )
+        if self.error_rate is not None and not (_is_number(self.error_rate) and 0 <= self.error_rate <= 1):
+            raise FaultFileError(f"error_rate must be null or a number from 0 to 1, not {self.error_rate!r}")
+        if self.drift is not None and not (_is_number(self.drift) and -1 < self.drift <= MAX_DRIFT):
+            raise FaultFileError(f"drift must be null or a number above -1 and at most {MAX_DRIFT}, not {self.drift!r}")
+        traffic = self.traffic_rate
+        if traffic is not None and not (_is_number(traffic) and 0 <= traffic <= MAX_TRAFFIC_RATE):
+            raise FaultFileError(
+                f"traffic_rate must be null or a number of requests per second from 0 to {MAX_TRAFFIC_RATE}, "
+                f"not {traffic!r}"
+            )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_count(value: object, minimum: int) -> bool:

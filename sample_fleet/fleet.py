@@ -10,8 +10,11 @@ from pathlib import Path
 import asyncssh
 
 from sample_fleet.commands import install_bin_dir
+from sample_fleet.demo_runner import DemoServices
 from sample_fleet.device import LISTEN_HOST, SimulatedDevice, plan_devices
 from sample_fleet.profiles import Profile, ProfileError, list_profiles, load_profile
+from sample_fleet.recorded import RecordedStreams, Recording
+from sample_fleet.serve_processes import stop_serve_processes
 from sample_fleet.server import start_device_server
 from sample_fleet.session import SessionTracker
 
@@ -32,11 +35,28 @@ class SampleFleet:
     Use it as an async context manager, or call `start()` and `stop()`. Keys
     and home folders already in `state_dir` are reused, so host keys stay the
     same across restarts. Ports are new on every start.
+
+    With `demo_release=True`, every device with python3 gets the demo release
+    and a model server, and a traffic generator sends `traffic_rate` requests
+    per second to each (see `demo`, set once the background setup finishes).
+    With `recorded` (a recording file), sessions that run the shim's `stream`
+    are served in this process from the recording instead.
     """
 
-    def __init__(self, state_dir: Path, devices: int, profiles: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        devices: int,
+        profiles: list[Path] | None = None,
+        *,
+        demo_release: bool = False,
+        traffic_rate: float = 2.0,
+        recorded: Path | None = None,
+    ) -> None:
         if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
             raise ValueError(f"invalid number of devices {devices!r}: must be an integer of at least 1")
+        if demo_release and recorded is not None:
+            raise ValueError("demo_release and recorded exclude each other: a recorded fleet runs no model server")
         self.state_dir = Path(state_dir).resolve()
         self.inventory_path = self.state_dir / "inventory.toml"
         self.devices: list[SimulatedDevice] = []
@@ -46,6 +66,11 @@ class SampleFleet:
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._tracker = SessionTracker()
         self._started = False
+        self._demo_release = demo_release
+        self._traffic_rate = traffic_rate
+        self._recorded_path = None if recorded is None else Path(recorded)
+        self.demo: DemoServices | None = None
+        self.recorded: RecordedStreams | None = None
 
     async def __aenter__(self) -> SampleFleet:
         await self.start()
@@ -66,9 +91,13 @@ class SampleFleet:
         self._started = True
 
         profiles = self._load_profiles()
+        recording = None if self._recorded_path is None else Recording.load(self._recorded_path)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.devices = plan_devices(profiles, self._device_count, self.state_dir)
         try:
+            if recording is not None:
+                self.recorded = RecordedStreams(self.devices, recording)
+                self.recorded.start()
             for device in self.devices:
                 await self._start_device(device)
             # Written only now, so that an older fleet's inventory in the same
@@ -78,9 +107,22 @@ class SampleFleet:
             await self.stop()
             raise
         logger.info("fleet of %d devices ready, inventory %s", len(self.devices), self.inventory_path)
+        if self._demo_release:
+            self.demo = DemoServices(self.state_dir, self.devices, self._traffic_rate)
+            self.demo.start()
 
     async def stop(self) -> None:
-        """Close the listeners, kill running session subprocesses and close connections."""
+        """Stop the demo services, close the listeners, kill session subprocesses and close connections.
+
+        The model servers of the devices are stopped too, whether the demo or a
+        console's session started them, so that nothing of the fleet keeps running.
+        """
+        known_pids: dict[str, int] = {}
+        if self.demo is not None:
+            await self.demo.stop()
+            known_pids = self.demo.server_pids()
+        if self.recorded is not None:
+            await self.recorded.stop()
         for acceptor in self._acceptors:
             acceptor.close()
         self._tracker.kill_all()
@@ -90,6 +132,7 @@ class SampleFleet:
             await acceptor.wait_closed()
         self._acceptors.clear()
         await self._tracker.wait_idle(_STOP_TIMEOUT_SECONDS)
+        await stop_serve_processes(self.devices, known_pids)
         if self._started:
             logger.info("fleet stopped")
 
@@ -108,7 +151,9 @@ class SampleFleet:
         host_key = load_or_create_key(device.host_key_path)
         device.host_key_line = host_key.export_public_key("openssh").decode("ascii").strip()
         install_bin_dir(device.bin_dir, device.profile, sys.executable)
-        acceptor = await start_device_server(device, host_key, client_key, self._tracker, self._connections)
+        acceptor = await start_device_server(
+            device, host_key, client_key, self._tracker, self._connections, self.recorded
+        )
         self._acceptors.append(acceptor)
 
 

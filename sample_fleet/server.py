@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 
@@ -10,6 +11,7 @@ import asyncssh
 
 from sample_fleet.device import LISTEN_HOST, SimulatedDevice
 from sample_fleet.faults import DeviceSFTPServer
+from sample_fleet.recorded import RecordedStreams
 from sample_fleet.session import SessionTracker, run_session
 
 logger = logging.getLogger("sample_fleet")
@@ -82,9 +84,36 @@ class DeviceSSHServer(asyncssh.SSHServer):
             return False
         return True
 
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+        """Allow a port forward only to this device's own model server on 127.0.0.1.
+
+        On a real board the forward reaches the board's own loopback. Here every
+        device shares this machine's loopback, so only the port that the
+        device's serve.json names is allowed, never another local service.
+        """
+        serve_port = _serve_port(self._device)
+        if dest_host in ("127.0.0.1", "localhost") and serve_port is not None and dest_port == serve_port:
+            logger.info("%s: port forward to %s:%d (from %s)", self._device.name, dest_host, dest_port, self._peer)
+            return True
+        logger.warning(
+            "%s: port forward to %s:%d refused: only the device's model server on 127.0.0.1:%s is reachable",
+            self._device.name, dest_host, dest_port, serve_port,
+        )
+        return False
+
     def auth_completed(self) -> None:
         """Log the successful login."""
         logger.info("%s: user %r authenticated (from %s)", self._device.name, self._device.profile.user, self._peer)
+
+
+def _serve_port(device: SimulatedDevice) -> int | None:
+    """Return the port in the device's .edgetui/telemetry/serve.json, or None when there is none."""
+    try:
+        info = json.loads((device.home / ".edgetui" / "telemetry" / "serve.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    port = info.get("port") if isinstance(info, dict) else None
+    return port if isinstance(port, int) and not isinstance(port, bool) else None
 
 
 async def start_device_server(
@@ -93,15 +122,19 @@ async def start_device_server(
     client_key: asyncssh.SSHKey,
     tracker: SessionTracker,
     connections: set,
+    recorded: RecordedStreams | None = None,
 ) -> asyncssh.SSHAcceptor:
-    """Start the device's server on 127.0.0.1 and a free port, and set `device.port`."""
+    """Start the device's server on 127.0.0.1 and a free port, and set `device.port`.
+
+    With `recorded`, sessions that run the shim's `stream` replay the recording.
+    """
     chroot = os.fsencode(device.home)
     acceptor = await asyncssh.create_server(
         functools.partial(DeviceSSHServer, device, client_key, connections),
         LISTEN_HOST,
         0,
         server_host_keys=[host_key],
-        process_factory=functools.partial(run_session, device, tracker),
+        process_factory=functools.partial(run_session, device, tracker, recorded=recorded),
         # chroot keeps SFTP paths inside the home folder, and relative paths
         # such as ".edgetui/shim/..." start there. DeviceSFTPServer applies the
         # device's fault switches to writes.

@@ -18,6 +18,7 @@ import asyncssh
 
 from sample_fleet.device import SimulatedDevice
 from sample_fleet.faults import ActivationKiller, TokenBucket, is_activation
+from sample_fleet.recorded import RecordedStreams, stream_arguments
 
 logger = logging.getLogger("sample_fleet")
 
@@ -63,9 +64,21 @@ def kill_process_group(child: Process) -> None:
         pass
 
 
-async def run_session(device: SimulatedDevice, tracker: SessionTracker, process: asyncssh.SSHServerProcess) -> None:
-    """Run the session's command (or an interactive shell) and send its exit status."""
+async def run_session(
+    device: SimulatedDevice,
+    tracker: SessionTracker,
+    process: asyncssh.SSHServerProcess,
+    recorded: RecordedStreams | None = None,
+) -> None:
+    """Run the session's command (or an interactive shell) and send its exit status.
+
+    With `recorded`, a command that runs the shim's `stream` is answered in
+    this process from the recording, and no subprocess starts.
+    """
     command = process.command
+    if recorded is not None and stream_arguments(command) is not None:
+        await recorded.serve_session(device, process, stream_arguments(command))
+        return
     argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
     label = repr(command) if command is not None else "interactive shell"
     logger.info("%s: session start: %s", device.name, label)
