@@ -148,7 +148,9 @@ def run_tui(db_path: Path, *, discover_on_start: bool) -> int:
         max_connections=settings.max_connections,
         connect_timeout=settings.connect_timeout,
     )
-    app = create_app(fleet, settings, discover_on_start=discover_on_start)
+    app = create_app(
+        fleet, settings, discover_on_start=discover_on_start, collect_telemetry=settings.collect_telemetry
+    )
     asyncio.run(_run_app(app, fleet))
     return app.return_code or EXIT_OK
 

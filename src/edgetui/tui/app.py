@@ -4,6 +4,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -26,6 +28,7 @@ from edgetui.tui.messages import (
     DiscoveryStarted,
     ReconcileFinished,
 )
+from edgetui.tui.screens.alerts import AlertsScreen, AlertsTable
 from edgetui.tui.screens.deploy import DeployScreen
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.screens.fleet import FleetScreen
@@ -36,10 +39,24 @@ from edgetui.tui.screens.optimize_dialog import OptimizeDialog
 from edgetui.tui.screens.rollback_confirm import RollbackConfirmScreen
 from edgetui.tui.screens.version_dialog import VersionDialog
 from edgetui.tui.screens.variant_details import VariantDetailsScreen
+from edgetui.tui.telemetry_feed import REFRESH_SECONDS, TelemetryFeed
 from edgetui.tui.widgets.fleet_table import FleetTable
 from edgetui.tui.widgets.navigable_table import NavigableTable
 
+if TYPE_CHECKING:
+    from edgetui.telemetry import TelemetryStore
+
 log = logging.getLogger("edgetui.tui")
+
+TELEMETRY_LEGEND = [
+    ("▲", "An open alert of severity act: something needs action now (default: error rate over 5 %, "
+          "offline for 2 minutes, drift PSI over 0.25)."),
+    ("△", "An open alert of severity watch: worth a look (default: p95 latency over 100 ms, "
+          "temperature over 80 °C, drift PSI over 0.1)."),
+    ("▁▃█", "Sparklines of the last 30 samples, newest on the right. p95 latency is scaled between its own "
+            "minimum and maximum; errors fill a full block at a 5 % error rate."),
+]
+"""Symbols of the telemetry columns and what they mean, for the help screen."""
 
 MODELS_SCREEN = "models"
 """Name under which the one Models screen is installed."""
@@ -67,6 +84,15 @@ class EdgetuiApp(App):
         ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave edgetui"),
         Binding(
+            "a",
+            "open_alerts",
+            "Alerts",
+            # The fleet screen shows its own "a" in the footer once there is telemetry; this one works everywhere.
+            show=False,
+            id="app.alerts",
+            tooltip="List open and recently resolved telemetry alerts",
+        ),
+        Binding(
             "ctrl+p",
             "command_palette",
             # Textual's own word; one letter shorter than "Commands", so Quit fits at 80 columns.
@@ -93,6 +119,8 @@ class EdgetuiApp(App):
         discover_on_start: bool = False,
         clock: Callable[[], datetime] | None = None,
         reconcile_interval: float | None = None,
+        collect_telemetry: bool = False,
+        telemetry_refresh_s: float = REFRESH_SECONDS,
     ) -> None:
         super().__init__()
         self.fleet = fleet
@@ -102,6 +130,8 @@ class EdgetuiApp(App):
         if reconcile_interval is None:
             reconcile_interval = settings.reconcile_interval_s
         self.auto_reconcile = AutoReconcile(self, reconcile_interval)
+        self.telemetry = TelemetryFeed(self, partial(open_telemetry_store, fleet), collect=collect_telemetry,
+                                       refresh_s=telemetry_refresh_s)
         self.edgetui_theme_names = self._register_themes()
         self.theme = resolve_theme_name(settings.theme, set(self.available_themes))
         fleet.set_host_key_policy(self.ask_host_key)
@@ -126,9 +156,11 @@ class EdgetuiApp(App):
         if self.discover_on_start:
             self.start_discovery(None)
         self.auto_reconcile.start()
+        self.telemetry.start()
 
-    def on_unmount(self) -> None:
-        """Log the stop. The caller that opened the fleet closes it."""
+    async def on_unmount(self) -> None:
+        """Stop the telemetry collector and log the stop. The caller that opened the fleet closes it."""
+        await self.telemetry.stop()
         log.info("edgetui stopped")
 
     @property
@@ -156,13 +188,13 @@ class EdgetuiApp(App):
     async def _discover(self, names: list[str] | None) -> list[DiscoveryResult]:
         """Run discovery and post a message for each step, leaving widgets to the screens."""
         log.info("discovery started on %s", names or "all devices")
-        self._broadcast(lambda: DiscoveryStarted(names))
+        self.broadcast(lambda: DiscoveryStarted(names))
         results: list[DiscoveryResult] = []
         try:
             results = await self.fleet.discover(names, on_update=self._post_update)
         finally:
             # Screens must leave the "discovering…" state even when the run failed.
-            self._broadcast(lambda: DiscoveryFinished(results))
+            self.broadcast(lambda: DiscoveryFinished(results))
             self.post_message(DiscoveryFinished(results))
         failed = sum(1 for result in results if not result.ok)
         log.info("discovery finished: %d ok, %d failed", len(results) - failed, failed)
@@ -171,11 +203,11 @@ class EdgetuiApp(App):
     def _post_update(self, update: DiscoveryUpdate) -> None:
         """Turn a progress update from the fleet into a message for each screen."""
         if update.result is None:
-            self._broadcast(lambda: DeviceDiscoveryStarted(update.name))
+            self.broadcast(lambda: DeviceDiscoveryStarted(update.name))
         else:
-            self._broadcast(lambda: DeviceDiscovered(update))
+            self.broadcast(lambda: DeviceDiscovered(update))
 
-    def _broadcast(self, make_message: Callable[[], object]) -> None:
+    def broadcast(self, make_message: Callable[[], object]) -> None:
         """Post a new message from ``make_message`` to every screen on the stack."""
         for screen in self.screen_stack:
             screen.post_message(make_message())
@@ -197,7 +229,7 @@ class EdgetuiApp(App):
         failed = any(result["state"] != "committed" for result in message.results)
         self.notify("\n".join(lines), title="Automatic reconcile", severity="warning" if failed else "information",
                     markup=False)
-        self._broadcast(lambda: ReconcileFinished(message.results))
+        self.broadcast(lambda: ReconcileFinished(message.results))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show the failure of a worker that the app runs, such as discovery."""
@@ -250,9 +282,12 @@ class EdgetuiApp(App):
     def help_sections(self) -> list[tuple[str, list[Binding]]]:
         """Return the bindings of every screen, grouped for the help screen."""
         return [
-            ("Fleet screen", [*FleetScreen.BINDINGS, *FleetTable.BINDINGS]),
+            # The fleet screen's "a" only puts the app's Alerts key in its footer, so it is listed once, under Everywhere.
+            ("Fleet screen", [*(binding for binding in FleetScreen.BINDINGS if binding.id != "fleet.alerts"),
+                              *FleetTable.BINDINGS]),
             ("Tables", list(NavigableTable.BINDINGS)),
             ("Device screen", list(DeviceScreen.BINDINGS)),
+            ("Alerts screen", [*AlertsScreen.BINDINGS, *AlertsTable.BINDINGS]),
             ("Deploy screen", list(DeployScreen.BINDINGS)),
             ("Rollback dialog", list(RollbackConfirmScreen.BINDINGS)),
             ("Models screen", list(ModelsScreen.BINDINGS)),
@@ -265,7 +300,12 @@ class EdgetuiApp(App):
 
     def action_help(self) -> None:
         """Open the help screen."""
-        self.push_screen(HelpScreen(self.help_sections()))
+        self.push_screen(HelpScreen(self.help_sections(), TELEMETRY_LEGEND))
+
+    def action_open_alerts(self) -> None:
+        """Show the alerts screen, unless it is already on top."""
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
 
     def action_discover_marked(self) -> None:
         """Discover the marked devices of the fleet table, or the row under the cursor."""
@@ -321,12 +361,25 @@ def create_app(
     discover_on_start: bool = False,
     clock: Callable[[], datetime] | None = None,
     reconcile_interval: float | None = None,
+    collect_telemetry: bool = False,
+    telemetry_refresh_s: float = REFRESH_SECONDS,
 ) -> EdgetuiApp:
     """Build the console for ``fleet``. A fixed ``clock`` makes "last seen" reproducible.
 
     ``reconcile_interval`` sets the seconds between automatic reconcile checks (0 turns them off).
+    ``collect_telemetry`` starts a telemetry stream per device while the app runs. It is off by
+    default, so tests and scripts open no SSH streams; `edgetui tui` turns it on.
+    ``telemetry_refresh_s`` sets the seconds between redraws of the telemetry widgets.
 
     The caller keeps ownership of ``fleet`` and closes it with `Fleet.aclose` after the app exits.
     """
     return EdgetuiApp(fleet, settings, discover_on_start=discover_on_start, clock=clock,
-                      reconcile_interval=reconcile_interval)
+                      reconcile_interval=reconcile_interval, collect_telemetry=collect_telemetry,
+                      telemetry_refresh_s=telemetry_refresh_s)
+
+
+def open_telemetry_store(fleet: Fleet) -> "TelemetryStore":
+    """Open the fleet database's telemetry tables on a connection of their own, for reads in worker threads."""
+    from edgetui.telemetry import TelemetryStore
+
+    return TelemetryStore(fleet.store.path)

@@ -3,6 +3,9 @@
 Name and status are always shown. The other columns are dropped one by one,
 least useful first, until the rest fit at their minimum widths. Any space left
 then widens columns towards their content, name first.
+
+The telemetry columns (alert marker and two sparklines) are shown only once the
+fleet has telemetry, so a console without it keeps the columns it had.
 """
 
 from dataclasses import dataclass
@@ -34,35 +37,54 @@ COLUMNS = (
     ColumnSpec("accelerators", "accelerators", 22, 12, 5),
     ColumnSpec("release", "release", 12, 7, 1),
 )
-"""Every column in display order.
+"""Every column without telemetry, in display order.
 
 When space is short, release goes first, then memory, cores and arch, because
 for choosing where a model runs the accelerators matter more, and the board
 usually implies the arch (which the filter still matches with arch=).
 """
 
-LABELS = {spec.key: spec.label for spec in COLUMNS}
+TELEMETRY_COLUMNS = (
+    ColumnSpec("alert", "alert", 5, 5, None),
+    ColumnSpec("p95", "p95 latency", 30, 11, 9),
+    ColumnSpec("error_rate", "errors", 30, 8, 8),
+)
+"""Columns shown only while the fleet has telemetry, placed after status.
+
+The sparklines outlast every fact column, because a console that streams
+telemetry is watched for them, and the alert marker is never dropped.
+"""
+
+SPARKLINE_COLUMNS = frozenset({"p95", "error_rate"})
+"""Columns whose cells are sparklines, cut to their newest samples when the column is narrow."""
+
+LABELS = {spec.key: spec.label for spec in (*COLUMNS, *TELEMETRY_COLUMNS)}
 """Header label of each column key."""
 
-WIDEN_ORDER = ("name", "status", "board", "accelerators", "last_seen", "arch", "memory",
+WIDEN_ORDER = ("name", "status", "p95", "error_rate", "board", "accelerators", "last_seen", "arch", "memory",
                "cores", "release")
 """Columns in the order in which spare space widens them."""
 
 
-def fit_columns(content_widths: dict[str, int], available: int) -> list[tuple[ColumnSpec, int]]:
+def fit_columns(content_widths: dict[str, int], available: int,
+                telemetry: bool = False) -> list[tuple[ColumnSpec, int]]:
     """Return the columns to show with their widths, so the total fits ``available`` cells.
 
     ``content_widths`` gives the widest cell text of each column key. When even
     name and status do not fit at their minimum widths, the result is wider than
-    ``available`` and the table scrolls sideways.
+    ``available`` and the table scrolls sideways. The TELEMETRY_COLUMNS take
+    part only when ``telemetry`` is true.
     """
+    columns = list(COLUMNS)
+    if telemetry:
+        columns[2:2] = TELEMETRY_COLUMNS
     natural = {
         spec.key: max(len(spec.label), min(content_widths.get(spec.key, 0), spec.max_width))
-        for spec in COLUMNS
+        for spec in columns
     }
     minimum = {spec.key: min(natural[spec.key], max(spec.min_width, len(spec.label)))
-               for spec in COLUMNS}
-    shown = _columns_that_fit(minimum, available)
+               for spec in columns}
+    shown = _columns_that_fit(columns, minimum, available)
 
     widths = {spec.key: minimum[spec.key] for spec in shown}
     spare = available - _total(widths)
@@ -74,11 +96,11 @@ def fit_columns(content_widths: dict[str, int], available: int) -> list[tuple[Co
     return [(spec, widths[spec.key]) for spec in shown]
 
 
-def _columns_that_fit(minimum: dict[str, int], available: int) -> list[ColumnSpec]:
+def _columns_that_fit(columns: list[ColumnSpec], minimum: dict[str, int], available: int) -> list[ColumnSpec]:
     """Drop columns by rank until the rest fit at their minimum widths."""
-    shown = list(COLUMNS)
+    shown = list(columns)
     droppable = sorted(
-        (spec for spec in COLUMNS if spec.drop_order is not None),
+        (spec for spec in columns if spec.drop_order is not None),
         key=lambda spec: spec.drop_order,
     )
     while droppable and _total({spec.key: minimum[spec.key] for spec in shown}) > available:

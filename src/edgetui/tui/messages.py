@@ -1,4 +1,4 @@
-"""Messages that the discovery, optimize, deploy, rollback and reconcile workers post to the screens.
+"""Messages that the discovery, optimize, deploy, rollback, reconcile and telemetry workers post to the screens.
 
 The workers only report what happened; each screen decides which widgets to
 update. None of them bubble: the app posts a copy of each discovery message
@@ -99,3 +99,11 @@ class ReconcileFinished(Message, bubble=False):
     def __init__(self, results: list[dict]) -> None:
         super().__init__()
         self.results = results
+
+
+class TelemetryUpdated(Message, bubble=False):
+    """The telemetry feed read new sparklines of ``names`` and the alert list from the store."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names

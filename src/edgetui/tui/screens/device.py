@@ -1,6 +1,8 @@
 """The device screen: every fact of one device, its releases, its update timeline, what changed, and its events."""
 
-from typing import TYPE_CHECKING
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +16,13 @@ from edgetui.domain import DeviceStatus
 from edgetui.errors import EdgetuiError
 
 from edgetui.tui.formatting import is_simulated
-from edgetui.tui.messages import DeviceDiscovered, DeviceDiscoveryStarted, ReconcileFinished, ReleasesLoaded
+from edgetui.tui.messages import (
+    DeviceDiscovered,
+    DeviceDiscoveryStarted,
+    ReconcileFinished,
+    ReleasesLoaded,
+    TelemetryUpdated,
+)
 from edgetui.tui.screens.device_sections import (
     changes_section,
     events_section,
@@ -22,10 +30,14 @@ from edgetui.tui.screens.device_sections import (
     simulated_note,
     status_section,
 )
+from edgetui.tui.telemetry_series import RANGE_BY_KEY, RANGES, DeviceView, TimeRange, read_device_view
 from edgetui.tui.timeline import releases_section, timeline_entries, timeline_section
+from edgetui.tui.widgets.telemetry_section import TelemetrySection
 
 if TYPE_CHECKING:
     from edgetui.tui.app import EdgetuiApp
+
+log = logging.getLogger("edgetui.tui")
 
 EVENTS_SHOWN = 10
 """Number of recent events the screen lists."""
@@ -35,6 +47,12 @@ TIMELINE_EVENTS = 200
 
 RELEASES_GROUP = "releases"
 """Worker group that reads the device's releases."""
+
+TELEMETRY_GROUP = "device-telemetry"
+"""Worker group of the thread that reads the device's telemetry; at most one runs at a time."""
+
+TELEMETRY_ACTIONS = frozenset({"next_range", "show_range"})
+"""Actions that exist only while the fleet has telemetry, and so are hidden from the footer before."""
 
 
 class DeviceScreen(Screen):
@@ -62,6 +80,19 @@ class DeviceScreen(Screen):
             id="device.releases",
             tooltip="Read this device's releases again: current, known good and the others",
         ),
+        Binding(
+            "t",
+            "next_range",
+            "Range",
+            id="device.telemetry-range",
+            tooltip="Show the telemetry charts over the next range: 5 minutes, 1 hour, 24 hours",
+        ),
+        Binding("1", "show_range('5m')", "5 min", show=False, id="device.range-5m",
+                tooltip="Show the telemetry of the last 5 minutes, every raw sample"),
+        Binding("2", "show_range('1h')", "1 hour", show=False, id="device.range-1h",
+                tooltip="Show the telemetry of the last hour, as per-minute roll-ups"),
+        Binding("3", "show_range('24h')", "24 hours", show=False, id="device.range-24h",
+                tooltip="Show the telemetry of the last 24 hours, as per-minute roll-ups"),
     ]
 
     CSS_PATH = "device.tcss"
@@ -71,6 +102,9 @@ class DeviceScreen(Screen):
     def __init__(self, device_name: str) -> None:
         super().__init__()
         self.device_name = device_name
+        self.time_range = RANGES[0]
+        self._telemetry_reading = False
+        self._telemetry_stale = False
 
     def compose(self) -> ComposeResult:
         """Lay out a title line and the scrollable sections."""
@@ -78,6 +112,8 @@ class DeviceScreen(Screen):
         with VerticalScroll(id="device-body"):
             yield Static("Status", classes="section-title")
             yield Static(id="status")
+            yield Static("Telemetry", classes="section-title telemetry")
+            yield TelemetrySection(classes="telemetry")
             yield Static("Releases", classes="section-title")
             yield Static(id="releases")
             yield Static("Timeline", classes="section-title")
@@ -95,6 +131,7 @@ class DeviceScreen(Screen):
         """Fill the sections from the store and let arrow keys scroll them."""
         self.refresh_sections()
         self.query_one("#device-body").focus()
+        self._show_telemetry_section()
         # Only a device that discovery reached has a trusted host key. Any other device would
         # raise a host key prompt here, so its releases are read only when l is pressed.
         if self.app.fleet.device(self.device_name).status is DeviceStatus.ONLINE:
@@ -121,6 +158,80 @@ class DeviceScreen(Screen):
         if any(result["name"] == self.device_name for result in message.results):
             self.refresh_sections()
             self.action_load_releases()
+
+    def on_telemetry_updated(self, message: TelemetryUpdated) -> None:
+        """Read this device's charts again when the feed saw new telemetry from it."""
+        if not self._show_telemetry_section():
+            return
+        if self.device_name in message.names:
+            self.load_telemetry()
+
+    def _show_telemetry_section(self) -> bool:
+        """Show the section once the fleet has telemetry, reading it the first time; return whether it shows."""
+        active = self.app.telemetry.active
+        sections = self.query(".telemetry")
+        if active and not sections.first().display:
+            sections.set(display=True)
+            self.query_one(TelemetrySection).show_loading(self.device_name, self.time_range)
+            self.load_telemetry()
+        elif not active:
+            sections.set(display=False)
+        self.refresh_bindings()
+        return active
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the range keys until the fleet has telemetry, so the footer lists only keys that do something."""
+        if action in TELEMETRY_ACTIONS:
+            return self.app.telemetry.active
+        return True
+
+    def action_next_range(self) -> None:
+        """Switch the charts to the next range: 5 minutes, 1 hour, 24 hours, then 5 minutes again."""
+        index = RANGES.index(self.time_range)
+        self.action_show_range(RANGES[(index + 1) % len(RANGES)].key)
+
+    def action_show_range(self, key: str) -> None:
+        """Switch the charts to the range ``key`` and read it."""
+        self.time_range = RANGE_BY_KEY[key]
+        self.query_one(TelemetrySection).show_loading(self.device_name, self.time_range)
+        self.load_telemetry()
+
+    def load_telemetry(self) -> None:
+        """Read the range in a thread worker; while one runs, read once more after it instead."""
+        store = self.app.telemetry.store
+        if store is None:
+            return
+        if self._telemetry_reading:
+            self._telemetry_stale = True
+            return
+        self._telemetry_reading = True
+        self._telemetry_stale = False
+        now = self.app.clock().timestamp()
+        self.run_worker(partial(self._read_telemetry, store, self.time_range, now), thread=True,
+                        group=TELEMETRY_GROUP, description=f"read the telemetry of {self.device_name}",
+                        exit_on_error=False)
+
+    def _read_telemetry(self, store: Any, time_range: TimeRange, now: float) -> None:
+        """Read the view in the worker thread and hand it to the event loop."""
+        try:
+            view = read_device_view(store, self.device_name, time_range, now)
+        except Exception as error:  # noqa: BLE001 - the next update reads again
+            log.error("reading the telemetry of %s failed: %s", self.device_name, error)
+            view = None
+        try:
+            self.app.call_from_thread(self._apply_telemetry, time_range, view)
+        except RuntimeError:
+            log.debug("telemetry of %s read after the app stopped", self.device_name)
+
+    def _apply_telemetry(self, time_range: TimeRange, view: DeviceView | None) -> None:
+        """Draw the view, unless the range changed meanwhile; then start the read that waited."""
+        self._telemetry_reading = False
+        if view is not None and time_range == self.time_range and self.is_attached:
+            feed = self.app.telemetry
+            self.query_one(TelemetrySection).show(self.device_name, view, feed.link_states.get(self.device_name),
+                                                  feed.collector is not None, self.app.clock())
+        if self._telemetry_stale or time_range != self.time_range:
+            self.load_telemetry()
 
     def action_load_releases(self) -> Worker:
         """Read the device's releases over SSH in a worker, showing a loading line until they arrive."""

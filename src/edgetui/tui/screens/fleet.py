@@ -22,9 +22,11 @@ from edgetui.tui.messages import (
     ReconcileFinished,
     RollbackFinished,
     RollbackPlanned,
+    TelemetryUpdated,
 )
 from edgetui.tui.rollback_plan import RollbackTarget, plan_rollback
 from edgetui.tui.rows import DeviceRow, no_match_message
+from edgetui.tui.telemetry_format import ALERT_MARKERS, SPARKLINE_SAMPLES
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.screens.rollback_confirm import RollbackConfirmScreen
 from edgetui.tui.widgets.fleet_summary import FleetSummary
@@ -94,6 +96,13 @@ class FleetScreen(Screen):
             tooltip="Roll the marked devices, or the one under the cursor, back after a confirmation",
         ),
         Binding(
+            "a",
+            "open_alerts",
+            "Alerts",
+            id="fleet.alerts",
+            tooltip="List open and recently resolved telemetry alerts; shown here once the fleet has telemetry",
+        ),
+        Binding(
             "escape",
             "clear_filter",
             "Clear filter",
@@ -117,6 +126,7 @@ class FleetScreen(Screen):
         )
         yield Static(id="filter-message")
         yield FleetTable(self.app.clock, id="devices")
+        yield Static(telemetry_legend(), id="telemetry-legend")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -124,6 +134,34 @@ class FleetScreen(Screen):
         self.reload()
         self.table.focus()
         self.set_interval(LAST_SEEN_REFRESH_SECONDS, self.table.refresh_times)
+        self._show_telemetry(frozenset())
+
+    def on_telemetry_updated(self, message: TelemetryUpdated) -> None:
+        """Redraw the sparklines and alert markers of the devices that the telemetry feed read again."""
+        self._show_telemetry(message.names)
+
+    def _show_telemetry(self, names: frozenset[str]) -> None:
+        """Show the telemetry columns, the legend and the Alerts key once the fleet has telemetry."""
+        feed = self.app.telemetry
+        self.table.set_telemetry(feed.devices, names, feed.active)
+        self.query_one("#telemetry-legend", Static).set_class(feed.active, "-shown")
+        # The Alerts key makes the footer one key longer than 80 columns; the compact style fits it.
+        self.query_one(Footer).compact = feed.active
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show the Alerts key in the footer only once the fleet has telemetry.
+
+        Without telemetry the key still works through the app's own binding,
+        but the footer at 80 columns has no room for it.
+        """
+        if action == "open_alerts":
+            return self.app.telemetry.active
+        return True
+
+    def action_open_alerts(self) -> None:
+        """Open the alerts screen."""
+        self.app.action_open_alerts()
 
     @property
     def table(self) -> FleetTable:
@@ -305,3 +343,12 @@ class FleetScreen(Screen):
         summary.set_statuses([device.status for device in devices])
         summary.simulated = bool(devices) and all(is_simulated(device) for device in devices)
         self._update_filter_message()
+
+
+def telemetry_legend() -> Content:
+    """Explain the telemetry columns in one line, in the theme's alert colours."""
+    return Content.assemble(
+        (ALERT_MARKERS["act"], "bold $error"), " act  ",
+        (ALERT_MARKERS["watch"], "bold $warning"), " watch alert · ",
+        f"sparklines: last {SPARKLINE_SAMPLES} samples, newest right · a: alerts",
+    )

@@ -1,4 +1,4 @@
-"""A help screen that lists every key, generated from the bindings themselves."""
+"""A help screen that lists every key, generated from the bindings themselves, and what the symbols mean."""
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,6 +46,12 @@ class HelpScreen(ModalScreen[None]):
         grid-rows: auto;
         height: auto;
     }
+    HelpScreen .help-legend {
+        grid-size: 2;
+        grid-columns: 10 1fr;
+        grid-rows: auto;
+        height: auto;
+    }
     HelpScreen .help-key {
         color: $text-primary;
         text-style: bold;
@@ -55,9 +61,11 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[Binding]]],
+                 legend: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
         self.sections = sections
+        self.legend = legend or []
 
     def compose(self) -> ComposeResult:
         """Lay out one grid per section: key, description and tooltip of each binding."""
@@ -70,6 +78,12 @@ class HelpScreen(ModalScreen[None]):
                         yield Static(self._keys_text(binding), classes="help-key")
                         yield Static(Content(binding.description), classes="help-description")
                         yield Static(Content(binding.tooltip), classes="help-tooltip")
+            if self.legend:
+                yield Static("Symbols", classes="help-section")
+                with Grid(classes="help-legend"):
+                    for symbol, meaning in self.legend:
+                        yield Static(Content(symbol), classes="help-key")
+                        yield Static(Content(meaning), classes="help-tooltip")
 
     def on_mount(self) -> None:
         """Let arrow keys scroll a long list."""

@@ -3,17 +3,17 @@
 from collections.abc import Callable
 from datetime import datetime
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.color import Color, ColorParseError
 from textual.timer import Timer
 
 from edgetui.domain import DeviceStatus
-from edgetui.tui.columns import LABELS, fit_columns
+from edgetui.tui.columns import LABELS, SPARKLINE_COLUMNS, fit_columns
 from edgetui.tui.rows import DeviceRow, row_matches
+from edgetui.tui.telemetry_format import DeviceTelemetry, telemetry_cells
 from edgetui.tui.widgets.navigable_table import NavigableTable
+from edgetui.tui.widgets.sparkline_cell import alert_cell, sparkline_cell, theme_style
 
 MARK = "✓ "
 """Prefix of the name of a device that is marked for discovery."""
@@ -66,6 +66,8 @@ class FleetTable(NavigableTable):
         self._relayout_pending = False
         self._live = False
         self._relayout_timer: Timer | None = None
+        self._telemetry: dict[str, DeviceTelemetry] = {}
+        self.telemetry_shown = False
 
     def on_mount(self) -> None:
         """Recolour status cells whenever the theme changes."""
@@ -109,6 +111,25 @@ class FleetTable(NavigableTable):
         for key, value in self._cells(row).items():
             if key in self._widths:
                 self.update_cell(row.name, key, value)
+        self._relayout_if_needed()
+
+    def set_telemetry(self, telemetry: dict[str, DeviceTelemetry], names: frozenset[str], shown: bool) -> None:
+        """Redraw the telemetry cells of ``names`` from ``telemetry``; ``shown`` adds or removes the columns."""
+        self._telemetry = telemetry
+        if shown != self.telemetry_shown:
+            self.telemetry_shown = shown
+            self._rebuild()
+            return
+        if not shown:
+            return
+        visible = set(self.rows)
+        for name in sorted(names):
+            if name not in visible or name not in self._rows:
+                continue
+            cells = self._cells(self._rows[name])
+            for key in ("alert", "p95", "error_rate"):
+                if key in self._widths:
+                    self.update_cell(name, key, cells[key])
         self._relayout_if_needed()
 
     def set_live(self, live: bool) -> None:
@@ -189,12 +210,13 @@ class FleetTable(NavigableTable):
         content: dict[str, int] = {}
         now = self._clock()
         for row in rows:
-            for key, text in row.cells(now).items():
+            texts = {**row.cells(now), **telemetry_cells(self._telemetry.get(row.name))}
+            for key, text in texts.items():
                 content[key] = max(content.get(key, 0), len(text))
         content["name"] = content.get("name", 0) + len(MARK)
         # The vertical scrollbar takes two cells once the rows overflow the height.
         available = self.size.width - (2 if len(rows) > self.size.height - 1 else 0)
-        return {spec.key: width for spec, width in fit_columns(content, available)}
+        return {spec.key: width for spec, width in fit_columns(content, available, self.telemetry_shown)}
 
     def _add_row(self, row: DeviceRow) -> None:
         """Append one row with the cells of the shown columns."""
@@ -207,15 +229,10 @@ class FleetTable(NavigableTable):
         cells = {key: Text(value, no_wrap=True, overflow="ellipsis") for key, value in texts.items()}
         prefix = MARK if row.name in self.marked else ""
         cells["name"] = Text(prefix + row.name, no_wrap=True, overflow="ellipsis")
-        cells["status"].stylize(self._status_style(row.device.status))
+        cells["status"].stylize(theme_style(self.app, STATUS_COLOURS.get(row.device.status)))
+        telemetry = telemetry_cells(self._telemetry.get(row.name))
+        cells["alert"] = alert_cell(self.app, telemetry["alert"])
+        for key in SPARKLINE_COLUMNS:
+            cells[key] = sparkline_cell(self.app, key, telemetry[key], self._widths.get(key, 0))
         return cells
-
-    def _status_style(self, status: DeviceStatus) -> Style:
-        """Return the colour of a status, taken from the current theme's variables."""
-        variable = STATUS_COLOURS.get(status)
-        value = self.app.theme_variables.get(variable) if variable else None
-        try:
-            return Style(color=Color.parse(value).rich_color) if value else Style()
-        except ColorParseError:
-            return Style()
 
