@@ -111,7 +111,7 @@ def test_alerts_screen_snapshot(snap_compare, fleet: Fleet):
 
     A person should see the title "Alerts  3 open │ open alerts and those
     resolved in the last 24 h", then rows newest first: nuc-gateway ▲ act
-    (offline, 600), coral-devboard △ watch (latency-p95, 150) and jetson-nano
+    (offline, 600), coral-devboard △ watch (latency-p95, 151) and jetson-nano
     ▲ act (error-rate, 0.2), all "open" since "0s ago", then rpi4-aarch64 △
     watch "resolved 0s ago", opened 25m ago. Each row ends with its message.
     The footer lists Device, Back, Open only, Help and Quit.

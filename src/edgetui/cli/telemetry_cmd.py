@@ -70,8 +70,9 @@ def _add_alerts_parser(commands) -> None:
     rule_actions = rule.add_subparsers(dest="rule_command", metavar="ACTION", required=True)
     add = rule_actions.add_parser(
         "add", help="add an alert rule",
-        description="Add a rule that opens an alert when METRIC OP THRESHOLD is true for every sample of the "
-        "last --for seconds. A rule with --device applies to that device only and replaces, for it, the "
+        description="Add a rule that opens an alert when the aggregate of METRIC over the last --for seconds "
+        "(at least 15 s; errors over requests for error_rate, request-weighted for latencies, the mean "
+        "otherwise) is OP THRESHOLD, once the device has streamed for that long. A rule with --device applies to that device only and replaces, for it, the "
         "fleet rules of the same metric, operator and severity.",
     )
     add.add_argument("rule_name", metavar="NAME", help="rule name: letters, digits, '.', '_' or '-'")
@@ -82,7 +83,8 @@ def _add_alerts_parser(commands) -> None:
                      help="comparison with the threshold: '>' (or gt) or '<' (or lt)")
     add.add_argument("--threshold", required=True, type=float, help="value in the metric's unit")
     add.add_argument("--for", dest="for_duration", default="0", metavar="DURATION",
-                     help="how long the condition must hold: 90s, 10m, 2h or plain seconds (default: 0)")
+                     help="window the aggregate covers, which the device must have streamed for: 90s, 10m, "
+                     "2h or plain seconds (default: 0, which means 15 s)")
     add.add_argument("--device", metavar="NAME", help="apply to this device only (default: the whole fleet)")
     add.add_argument("--severity", choices=("watch", "act"), default="watch", help="default: watch")
     add.add_argument("--disabled", action="store_true", help="add the rule switched off")
@@ -181,9 +183,13 @@ def _samples_table(rows: list[dict[str, Any]], *, per_minute: bool):
     table = Table(box=None, header_style="bold", title=title, title_justify="left")
     first = "minute" if per_minute else "time"
     # Fits 80 columns; p50, p99 and the other fields are in --json.
+    # Release ids are long, so the caption names them once instead of a column on every row.
+    releases = list(dict.fromkeys(row["release"] or "none" for row in rows))
+    table.caption = "release: " + ", ".join(releases)
+    table.caption_justify = "left"
     for column in (first, "samples" if per_minute else "seq", "req/s", "err %", "p95 ms", "cpu %", "mem MB",
-                   "°C", "drift", "release"):
-        table.add_column(column, justify="left" if column in (first, "release") else "right", no_wrap=True)
+                   "°C", "drift"):
+        table.add_column(column, justify="left" if column == first else "right", no_wrap=True)
 
     for when, row in zip(times, rows):
         table.add_row(
@@ -196,7 +202,6 @@ def _samples_table(rows: list[dict[str, Any]], *, per_minute: bool):
             _number(row["mem_used_mb"], "{:.0f}"),
             _number(row["temp_c"]),
             _number(row["drift_psi"], "{:.3f}"),
-            row["release"] or "-",
         )
     return table
 

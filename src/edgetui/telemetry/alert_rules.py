@@ -15,7 +15,6 @@ import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edgetui.errors import InputError
-from edgetui.telemetry.rows import ERROR_RATE_SQL
 
 log = logging.getLogger("edgetui.telemetry")
 
@@ -28,11 +27,12 @@ Operator = Literal[">", "<"]
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric that rules compare: how messages name it, its unit, and its SQL on telemetry_samples."""
+    """A metric that rules compare: how messages name it, its unit, and its window aggregate in SQL."""
 
     label: str
     unit: str
-    sql: str | None
+    aggregate_sql: str | None
+    """SQL aggregate over the telemetry_samples rows of the rule's window; NULL when the window has no value."""
     percent: bool = False
     """True when the value is a fraction that messages show as a percentage."""
 
@@ -45,17 +45,34 @@ class Metric:
         return f"{value:.4g}{self.unit}"
 
 
+def _request_weighted_mean(column: str) -> str:
+    """Return the SQL mean of a latency percentile column, weighted by each sample's requests.
+
+    A sample without requests has no latency (null), and the weights make a
+    second with 2 requests count less than one with 20. NOTE: a mean of
+    per-second percentiles is not the percentile of the window's requests,
+    because that would need the raw latencies. It is close when seconds are alike.
+    """
+    counted = f"CASE WHEN requests > 0 AND {column} IS NOT NULL THEN requests END"
+    return f"(sum({column} * ({counted})) / sum({counted}))"
+
+
+# errors / requests of the whole window: NULL (no value) when the window has no requests.
+ERROR_RATE_AGGREGATE_SQL = "(CAST(sum(errors) AS REAL) / nullif(sum(requests), 0))"
+
 # offline_s has no SQL: it is the time since the device's last telemetry line.
+# The other aggregates use avg(), which skips nulls and is NULL when every value is.
 METRICS: dict[str, Metric] = {
-    "latency_ms_p95": Metric("p95 latency", " ms", "latency_ms_p95"),
-    "latency_ms_p99": Metric("p99 latency", " ms", "latency_ms_p99"),
-    "error_rate": Metric("error rate", "", ERROR_RATE_SQL, percent=True),
+    "latency_ms_p50": Metric("p50 latency", " ms", _request_weighted_mean("latency_ms_p50")),
+    "latency_ms_p95": Metric("p95 latency", " ms", _request_weighted_mean("latency_ms_p95")),
+    "latency_ms_p99": Metric("p99 latency", " ms", _request_weighted_mean("latency_ms_p99")),
+    "error_rate": Metric("error rate", "", ERROR_RATE_AGGREGATE_SQL, percent=True),
     "offline_s": Metric("time without telemetry", " s", None),
-    "temp_c": Metric("temperature", " °C", "temp_c"),
-    "drift_psi": Metric("output drift (PSI)", "", "drift_psi"),
-    "drift_input_psi": Metric("input drift (PSI)", "", "drift_input_psi"),
-    "cpu_percent": Metric("CPU use", "%", "cpu_percent"),
-    "mem_used_mb": Metric("memory used", " MB", "mem_used_mb"),
+    "temp_c": Metric("temperature", " °C", "avg(temp_c)"),
+    "drift_psi": Metric("output drift (PSI)", "", "avg(drift_psi)"),
+    "drift_input_psi": Metric("input drift (PSI)", "", "avg(drift_input_psi)"),
+    "cpu_percent": Metric("CPU use", "%", "avg(cpu_percent)"),
+    "mem_used_mb": Metric("memory used", " MB", "avg(mem_used_mb)"),
 }
 
 

@@ -1,11 +1,20 @@
-"""Alert evaluation: open an alert when a rule's condition has held for its duration, resolve it when not.
+"""Alert evaluation: open an alert when a rule's window aggregate meets its condition, resolve it when not.
 
-A metric rule holds for a device when its newest sample is recent, no sample
-of the last ``for_s`` seconds breaks the condition, and the newest sample at or
-before the start of that window meets it too. That last check means the
-condition covered the whole window, so a device that just started streaming
-bad values does not alert before ``for_s`` has passed. A sample whose value
-is null (no latency without requests, no drift yet) does not meet a condition.
+A metric rule compares an aggregate of the device's samples in the window
+(now - W, now], where W = max(for_s, FRESH_S, 2 sample intervals), so one
+quiet or fast second among noisy ones does not decide the rule: error rate is
+the window's errors over its requests, a latency percentile the
+request-weighted mean of the samples' values, and the other metrics the mean
+of their non-null values. A window without a value (no requests, no drift
+yet) does not meet a condition.
+
+An alert opens when the aggregate meets the condition, the newest sample is
+at most FRESH_S (or 2 sample intervals) old, and the device has streamed for
+the whole window: its oldest sample in the window is at most max(5 s, 2
+sample intervals) after now - for_s, so a device that just started does not
+alert before for_s. The alert resolves when the aggregate no longer meets the
+condition or no sample is fresh. An offline_s rule compares the time since
+the last telemetry line.
 """
 
 import logging
@@ -16,12 +25,19 @@ from typing import Any, Literal
 import sqlite_utils
 
 from edgetui.telemetry.alert_rules import METRICS, AlertRule, list_rules
+from edgetui.telemetry.durations import format_duration
 
 log = logging.getLogger("edgetui.telemetry")
 
-# A metric rule needs a sample from the last max(for_s, FRESH_S) seconds, so
-# a rule with a short for_s does not judge a device by a stale sample.
+# A metric rule needs a sample from the last FRESH_S seconds (or two sample
+# intervals, when longer), and its window spans at least that long, so a rule
+# with a short for_s still averages a few samples.
 FRESH_S = 15.0
+
+# The oldest sample of the window may start this much after now - for_s (or
+# two sample intervals, when longer) and the device still counts as streaming
+# for the whole window: samples do not land exactly on the window's start.
+START_SLACK_S = 5.0
 
 _OPERATOR_WORDS = {">": "above", "<": "below"}
 
@@ -44,8 +60,14 @@ class AlertChange:
 @dataclass(frozen=True)
 class _Check:
     holds: bool
+    """True when the condition is met now. An open alert resolves when it is not."""
     value: float | None
     since: float | None = None
+    """Offline rules: the receive time of the device's last line."""
+    window_s: float | None = None
+    """Metric rules: the length of the window that ``value`` aggregates."""
+    full_window: bool = True
+    """True when the device streamed for the whole window. An alert opens only when this and holds are true."""
 
 
 def evaluate_alerts(db: sqlite_utils.Database, now: float,
@@ -77,7 +99,7 @@ def evaluate_alerts(db: sqlite_utils.Database, now: float,
     }
     changes: list[AlertChange] = []
     for key, (rule, check) in checks.items():
-        if check.holds and key not in open_alerts:
+        if check.holds and check.full_window and key not in open_alerts:
             changes.append(_open(db, rule, key[1], check, now))
         elif not check.holds and key in open_alerts:
             changes.append(_resolve(db, open_alerts[key], now, _resolved_message(rule, key[1], check), check.value))
@@ -120,49 +142,34 @@ def _check_offline(db: sqlite_utils.Database, rule: AlertRule, device: str, now:
 
 
 def _check_metric(db: sqlite_utils.Database, rule: AlertRule, device: str, now: float) -> _Check:
-    """Check the device's samples of the last ``for_s`` seconds against the rule."""
-    expression = METRICS[rule.metric].sql
-    # op comes from the validated set {">", "<"}, and expression from METRICS.
-    condition = f"coalesce(({expression}) {rule.op} ?, 0)"
-    window_start = now - rule.for_s
-
+    """Check the aggregate of the device's samples in the rule's window against the rule."""
     newest = db.execute(
-        f"SELECT ts, {expression} FROM telemetry_samples WHERE device = ? AND ts > ? AND ts <= ? "
-        "ORDER BY ts DESC LIMIT 1",
-        [device, now - max(rule.for_s, FRESH_S), now],
+        "SELECT ts, interval_s FROM telemetry_samples WHERE device = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
+        [device, now],
     ).fetchone()
     if newest is None:
         return _Check(holds=False, value=None)
-    value = newest[1]
+    newest_ts, interval_s = newest[0], newest[1] or 0.0
+    # A device that samples less often than every FRESH_S / 2 would otherwise
+    # look stale between its samples, and its alerts would open and resolve in turn.
+    fresh_s = max(FRESH_S, 2 * interval_s)
+    if newest_ts <= now - fresh_s:
+        return _Check(holds=False, value=None)
 
-    broken = db.execute(
-        f"SELECT 1 FROM telemetry_samples WHERE device = ? AND ts > ? AND ts <= ? AND NOT {condition} LIMIT 1",
-        [device, window_start, now, rule.threshold],
+    window_s = max(rule.for_s, fresh_s)
+    # aggregate_sql comes from METRICS, not from the rule's stored text.
+    value, oldest_ts = db.execute(
+        f"SELECT {METRICS[rule.metric].aggregate_sql}, min(ts) FROM telemetry_samples "
+        "WHERE device = ? AND ts > ? AND ts <= ?",
+        [device, now - window_s, now],
     ).fetchone()
-    if broken is not None:
-        return _Check(holds=False, value=value)
+    latest_start = now - rule.for_s + max(START_SLACK_S, 2 * interval_s)
+    full_window = oldest_ts <= latest_start
+    if value is None:
+        return _Check(holds=False, value=None, window_s=window_s, full_window=full_window)
 
-    anchor = db.execute(
-        f"SELECT {condition} FROM telemetry_samples WHERE device = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
-        [rule.threshold, device, window_start],
-    ).fetchone()
-    if anchor is None or not anchor[0]:
-        return _Check(holds=False, value=value)
-    return _Check(holds=True, value=value, since=_run_start(db, device, condition, rule.threshold, now))
-
-
-def _run_start(db: sqlite_utils.Database, device: str, condition: str, threshold: float, now: float) -> float:
-    """Return the ts of the first sample of the run of samples, up to now, that meet the condition."""
-    last_broken = db.execute(
-        f"SELECT ts FROM telemetry_samples WHERE device = ? AND ts <= ? AND NOT {condition} "
-        "ORDER BY ts DESC LIMIT 1",
-        [device, now, threshold],
-    ).fetchone()
-    first = db.execute(
-        "SELECT min(ts) FROM telemetry_samples WHERE device = ? AND ts > ? AND ts <= ?",
-        [device, last_broken[0] if last_broken else 0.0, now],
-    ).fetchone()
-    return first[0]
+    holds = value > rule.threshold if rule.op == ">" else value < rule.threshold
+    return _Check(holds=holds, value=value, window_s=window_s, full_window=full_window)
 
 
 def _open(db: sqlite_utils.Database, rule: AlertRule, device: str, check: _Check, now: float) -> AlertChange:
@@ -187,24 +194,31 @@ def _resolve(db: sqlite_utils.Database, row: tuple[Any, ...], now: float, messag
 
 
 def _opened_message(rule: AlertRule, device: str, check: _Check) -> str:
-    """Name the device, the metric, the value, the threshold and since when, such as
-    "rpi-1: p95 latency 130.2 ms, above the threshold 100 ms since 2025-12-05 00:00:00 UTC (rule latency-p95)".
+    """Name the device, the metric, the value, its window and the threshold, such as
+    "rpi-1: p95 latency 130.2 ms over the last 1m, above the threshold 100 ms (rule latency-p95)".
     """
     metric = METRICS[rule.metric]
-    since = format_time(check.since) if check.since is not None else "an unknown time"
     if rule.metric == "offline_s":
+        since = format_time(check.since) if check.since is not None else "an unknown time"
         return (f"{device}: no telemetry for {check.value:.0f} s, above the threshold {rule.threshold:g} s; "
                 f"last line received {since} (rule {rule.name})")
-    return (f"{device}: {metric.label} {metric.format(check.value)}, {_OPERATOR_WORDS[rule.op]} the threshold "
-            f"{metric.format(rule.threshold)} since {since} (rule {rule.name})")
+    return (f"{device}: {metric.label} {metric.format(check.value)}{_over_window(check)}, "
+            f"{_OPERATOR_WORDS[rule.op]} the threshold {metric.format(rule.threshold)} (rule {rule.name})")
 
 
 def _resolved_message(rule: AlertRule, device: str, check: _Check) -> str:
     metric = METRICS[rule.metric]
     if check.value is None:
         return f"{device}: {metric.label} has no recent value, alert of rule {rule.name} resolved"
-    return (f"{device}: {metric.label} {metric.format(check.value)}, no longer {_OPERATOR_WORDS[rule.op]} "
-            f"the threshold {metric.format(rule.threshold)} (rule {rule.name})")
+    return (f"{device}: {metric.label} {metric.format(check.value)}{_over_window(check)}, no longer "
+            f"{_OPERATOR_WORDS[rule.op]} the threshold {metric.format(rule.threshold)} (rule {rule.name})")
+
+
+def _over_window(check: _Check) -> str:
+    """Return " over the last 1m" for a metric rule's window, and "" when the check has none."""
+    if check.window_s is None:
+        return ""
+    return f" over the last {format_duration(check.window_s)}"
 
 
 def format_time(ts: float) -> str:
