@@ -100,7 +100,7 @@ class TelemetryFeed:
 
     async def _start_collector(self) -> None:
         """Start one telemetry stream per device of the fleet."""
-        from edgetui.telemetry import TelemetryStore
+        from edgetui.telemetry import TelemetryStore, retention_from_settings
         from edgetui.telemetry.collector import Collector
 
         fleet = self.app.fleet
@@ -110,7 +110,8 @@ class TelemetryFeed:
         store = TelemetryStore(fleet.store.path)
         self._collector_store = store
         collector = Collector(store, fleet.pool, fleet.shim, devices,
-                              on_sample=self.on_sample, on_state=self.on_state, on_alert=self.on_alert)
+                              on_sample=self.on_sample, on_state=self.on_state, on_alert=self.on_alert,
+                              retention=retention_from_settings(self.app.settings))
         self.collector = collector
         log.info("telemetry collector starting for %d device(s)", len(devices))
         await collector.start()
