@@ -6,6 +6,8 @@ of the FleetStore take turns on one lock.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,16 @@ class TelemetryStore:
             return IngestResult(inserted=0, duplicates=0)
         with self._connection.transaction() as db:
             return ingest.ingest_samples(db, device, samples, received_at, clock_offset_s)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes of the block into one transaction, so a flush of many devices commits once.
+
+        Each write inside becomes a savepoint: one that raises is rolled back
+        alone, and the caller may catch its error and go on with the others.
+        """
+        with self._connection.transaction():
+            yield
 
     def record_notice(self, device: str, notice: StreamNotice, received_at: float | None = None,
                       stream: str | None = None) -> int:
