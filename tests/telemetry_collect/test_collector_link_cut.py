@@ -57,15 +57,18 @@ async def cut_for(rig, device, home, samples: int) -> int:
     return next_seq(home)
 
 
-async def test_cut_within_spool_bound_loses_nothing(rig):
-    device = rig.devices[0]
+async def collect_through_cut(rig, device, *, spool_max_samples: int, cut_samples: int):
+    """Stream from a fast serve, cut the link for ``cut_samples``, restore it and wait until the console caught up.
+
+    Returns (collector, whether it caught up, the stored seqs, the stream's row).
+    """
     home = rig.home[device.name]
-    await start_fast_serve(rig, device, spool_max_samples=400)
+    await start_fast_serve(rig, device, spool_max_samples)
     collector = Collector(rig.store, rig.pool, rig.shim, [device], **FAST)
     await collector.start()
     try:
-        assert await wait_until(lambda: collector.status(device.name).samples >= 10, polls=1200)
-        restored_at = await cut_for(rig, device, home, samples=150)
+        assert await wait_until(lambda: collector.status(device.name).samples >= 5, polls=1200)
+        restored_at = await cut_for(rig, device, home, cut_samples)
         caught_up = await wait_until(
             lambda: (rig.store.last_seq(device.name, collector.status(device.name).stream) or 0) >= restored_at,
             polls=1200,
@@ -74,9 +77,16 @@ async def test_cut_within_spool_bound_loses_nothing(rig):
         await collector.stop()
         stop_serve(home)
     seqs = [row["seq"] for row in rig.store.samples(device.name, 0)]
-    stream = rig.store.streams(device.name)[0]
+    return collector, caught_up, seqs, rig.store.streams(device.name)[0]
 
-    assert caught_up, f"stored up to seq {seqs[-1] if seqs else None}, device was at {restored_at}"
+
+async def test_cut_within_spool_bound_loses_nothing(rig):
+    device = rig.devices[0]
+
+    collector, caught_up, seqs, stream = await collect_through_cut(rig, device, spool_max_samples=400,
+                                                                   cut_samples=150)
+
+    assert caught_up, f"stored up to seq {seqs[-1] if seqs else None} only"
     assert collector.status(device.name).reconnects >= 1
     assert seqs == list(range(seqs[0], seqs[-1] + 1))
     assert stream["dropped_total"] == 0
@@ -85,22 +95,8 @@ async def test_cut_within_spool_bound_loses_nothing(rig):
 
 async def test_cut_beyond_spool_bound_reports_the_dropped_samples(rig):
     device = rig.devices[1]
-    home = rig.home[device.name]
-    await start_fast_serve(rig, device, spool_max_samples=40)
-    collector = Collector(rig.store, rig.pool, rig.shim, [device], **FAST)
-    await collector.start()
-    try:
-        assert await wait_until(lambda: collector.status(device.name).samples >= 5, polls=1200)
-        restored_at = await cut_for(rig, device, home, samples=120)
-        caught_up = await wait_until(
-            lambda: (rig.store.last_seq(device.name, collector.status(device.name).stream) or 0) >= restored_at,
-            polls=1200,
-        )
-    finally:
-        await collector.stop()
-        stop_serve(home)
-    seqs = [row["seq"] for row in rig.store.samples(device.name, 0)]
-    stream = rig.store.streams(device.name)[0]
+
+    _, caught_up, seqs, stream = await collect_through_cut(rig, device, spool_max_samples=40, cut_samples=120)
     missing = set(range(seqs[0], seqs[-1] + 1)) - set(seqs)
 
     assert caught_up
