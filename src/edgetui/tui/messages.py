@@ -102,8 +102,9 @@ class ReconcileFinished(Message, bubble=False):
 
 
 class TelemetryUpdated(Message, bubble=False):
-    """The telemetry feed read new sparklines of ``names`` and the alert list from the store."""
+    """New telemetry of the devices ``names``; ``alerts_changed`` when the alert list changed too."""
 
-    def __init__(self, names: frozenset[str]) -> None:
+    def __init__(self, names: frozenset[str], *, alerts_changed: bool = False) -> None:
         super().__init__()
         self.names = names
+        self.alerts_changed = alerts_changed

@@ -1,10 +1,11 @@
-"""The TUI's live telemetry: the collector while the app runs, and throttled reads of the store for the screens.
+"""The TUI's live telemetry: the collector while the app runs, the fleet's sparklines and the alert list.
 
 Samples arrive far more often than a screen needs to redraw. The collector's
-`on_sample` callback only marks the device dirty. A timer then starts at most
-one thread worker per tick that reads the dirty devices' sparklines and the
-alert list. So the SQLite reads of 200 devices run off the event loop, and
-the screens get at most one update message per tick.
+`on_sample` callback appends the sample's sparkline values to an in-memory
+history (read once from the store at start) and marks the device dirty. A
+timer then tells the screens, at most once per tick, which devices changed.
+The store is read per tick only for the alert list, in a thread worker, so
+SQLite never runs on the event loop.
 """
 
 import logging
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from textual.timer import Timer
 
 from edgetui.tui.messages import TelemetryUpdated
-from edgetui.tui.telemetry_format import SPARKLINE_SAMPLES, DeviceTelemetry, worst_severity
+from edgetui.tui.telemetry_format import DeviceTelemetry, worst_severity
+from edgetui.tui.telemetry_history import SparklineHistory, StoredRecent, read_recent, sample_point
 
 if TYPE_CHECKING:
     from edgetui.telemetry import TelemetryStore
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgetui.tui.telemetry")
 
 REFRESH_SECONDS = 1.0
-"""Seconds between two reads of the store for the visible widgets."""
+"""Seconds between two updates of the visible widgets."""
 
 ALERTS_EVERY_TICKS = 5
 """Ticks after which the alert list is read again even when no sample arrived (offline alerts open that way)."""
@@ -37,17 +39,18 @@ RECENT_ALERTS_SECONDS = 86400.0
 READ_GROUP = "telemetry-read"
 """Worker group of the thread that reads the store; at most one runs at a time."""
 
+SEED_GROUP = "telemetry-seed"
+"""Worker group of the thread that reads every device's recent samples once at start."""
+
 COLLECTOR_GROUP = "telemetry-collector"
 """Worker group that starts the collector."""
 
 
 @dataclass
-class TelemetryRead:
-    """One read of the store: the devices read again, the alert list, and the stored sequence numbers."""
+class AlertsRead:
+    """One read of the store for a tick: the alert list, and whether the store has any telemetry."""
 
-    devices: dict[str, DeviceTelemetry]
-    alerts: list[dict] | None
-    stored_seq: dict[str, tuple[str, int]]
+    alerts: list[dict]
     has_data: bool
 
 
@@ -71,9 +74,10 @@ class TelemetryFeed:
         self.alerts: list[dict] = []
         self.link_states: dict[str, Any] = {}
         self.has_data = False
+        self.history = SparklineHistory()
         self._dirty: set[str] = set()
-        self._received_seq: dict[str, tuple[str, int]] = {}
         self._reading = False
+        self._seeded = False
         self._ticks_since_alerts = ALERTS_EVERY_TICKS
         self._timer: Timer | None = None
         self._stopped = False
@@ -85,15 +89,46 @@ class TelemetryFeed:
         return self.collector is not None or self.has_data
 
     def start(self) -> None:
-        """Open the store, read every device once, start the refresh timer and, when asked, the collector."""
+        """Open the store, read every device's recent samples once, then start the refresh timer and the collector."""
         try:
             self.store = self.open_store()
         except Exception as error:  # noqa: BLE001 - the console still works without telemetry
             log.error("telemetry store could not be opened, so no telemetry is shown: %s", error)
             return
-        self._dirty = {device.name for device in self.app.fleet.devices()}
         self._timer = self.app.set_interval(self.refresh_s, self.tick, name="telemetry-refresh")
+        names = [device.name for device in self.app.fleet.devices()]
+        self._reading = True
+        self.app.run_worker(partial(self._seed, self.store, names), thread=True, group=SEED_GROUP,
+                            description=f"read the recent telemetry of {len(names)} device(s)",
+                            exit_on_error=False)
+
+    def _seed(self, store: "TelemetryStore", names: list[str]) -> None:
+        """Read the recent samples and the alerts in the worker thread, then hand them to the event loop."""
+        started = time.monotonic()
+        try:
+            recent = read_recent(store, names)
+            alerts = read_alerts(store, self.app.clock().timestamp(), know_data=False)
+        except Exception as error:  # noqa: BLE001 - the sparklines then start empty and fill from new samples
+            log.error("reading the recent telemetry of %d device(s) failed: %s", len(names), error)
+            recent, alerts = {}, None
+        log.info("read the recent telemetry of %d device(s) in %.3f s", len(recent), time.monotonic() - started)
+        self._hand_over(partial(self._apply_seed, recent, alerts))
+
+    def _apply_seed(self, recent: dict[str, StoredRecent], alerts: AlertsRead | None) -> None:
+        """Put the stored values under the samples reported meanwhile, show them, and start the collector."""
+        self._reading = False
+        self._seeded = True
+        if self._stopped:
+            self._close_store()
+            return
+        for name, stored in recent.items():
+            self.history.seed(name, stored)
+        self._dirty |= set(recent)
+        if alerts is not None:
+            self._ticks_since_alerts = 0
+            self._apply_alerts(alerts)
         self.tick()
+        # The collector starts only now, so every sample it reports is newer than the ones just read.
         if self.collect:
             self.app.run_worker(self._start_collector(), group=COLLECTOR_GROUP,
                                 description="start the telemetry collector", exit_on_error=False)
@@ -138,11 +173,14 @@ class TelemetryFeed:
             store.close()
 
     def on_sample(self, device: str, sample: Any) -> None:
-        """Mark ``device`` dirty; the next tick reads it. Called by the collector on the event loop."""
+        """Append the sample's sparkline values and mark ``device`` dirty. Called by the collector on the event loop.
+
+        The collector reports a sample before its writer commits it, so the
+        fleet table shows it without waiting for the store.
+        """
+        self.history.add(device, sample_point(sample))
+        self.has_data = True
         self._dirty.add(device)
-        stream, seq = getattr(sample, "stream", None), getattr(sample, "seq", None)
-        if stream is not None and seq is not None:
-            self._received_seq[device] = (stream, seq)
 
     def on_alert(self, change: Any) -> None:
         """Read the alert list at the next tick, because an alert opened or resolved."""
@@ -154,97 +192,88 @@ class TelemetryFeed:
         self._dirty.add(device)
 
     def tick(self) -> None:
-        """Start a read of the dirty devices, unless one is still running or nothing changed."""
-        if self._stopped:
+        """Tell the screens which devices changed since the last tick, and start a read of the alerts when due."""
+        if self._stopped or not self._seeded:
             return
         self._ticks_since_alerts += 1
-        read_alerts = bool(self._dirty) or self._ticks_since_alerts >= ALERTS_EVERY_TICKS
-        if self._reading or self.store is None or not (self._dirty or read_alerts):
-            return
-        names = sorted(self._dirty)
+        changed = frozenset(self._dirty)
         self._dirty.clear()
-        if read_alerts:
-            self._ticks_since_alerts = 0
-        self._reading = True
-        now = self.app.clock().timestamp()
-        check_seq = set(self._received_seq) & set(names)
-        read = partial(read_telemetry, self.store, names, read_alerts, now, check_seq, self.has_data)
-        self.app.run_worker(partial(self._read, read, names), thread=True,
-                            group=READ_GROUP, description=f"read telemetry of {len(names)} device(s)",
-                            exit_on_error=False)
+        for name in changed:
+            alert = self.devices[name].alert if name in self.devices else None
+            self.devices[name] = self.history.telemetry(name, alert)
+        if changed:
+            self.app.broadcast(lambda: TelemetryUpdated(changed))
 
-    def _read(self, read: Callable[[], TelemetryRead], names: list[str]) -> None:
+        # Alerts open and resolve while samples arrive, or on their own (offline) every few ticks.
+        if self._reading or self.store is None or not (changed or self._ticks_since_alerts >= ALERTS_EVERY_TICKS):
+            return
+        self._ticks_since_alerts = 0
+        self._reading = True
+        read = partial(read_alerts, self.store, self.app.clock().timestamp(), self.has_data)
+        self.app.run_worker(partial(self._read, read), thread=True, group=READ_GROUP,
+                            description="read the telemetry alerts", exit_on_error=False)
+
+    def _read(self, read: Callable[[], AlertsRead]) -> None:
         """Run ``read`` in the worker thread, then hand its result to the event loop."""
         try:
             result = read()
         except Exception as error:  # noqa: BLE001 - the next tick tries again
-            log.error("telemetry read of %s failed: %s", ", ".join(names) or "alerts", error)
+            log.error("reading the telemetry alerts failed: %s", error)
             result = None
+        self._hand_over(partial(self._apply_read, result))
+
+    def _hand_over(self, apply: Callable[[], None]) -> None:
+        """Run ``apply`` on the event loop, or close the store when the app stopped meanwhile."""
         if self._stopped:
             self._close_store()
             return
         try:
-            self.app.call_from_thread(self._apply, names, result)
+            self.app.call_from_thread(apply)
         except RuntimeError:
             # The app stopped while the thread read; no screen is left to show the result.
             log.debug("telemetry read finished after the app stopped")
             self._close_store()
 
-    def _apply(self, names: list[str], result: TelemetryRead | None) -> None:
-        """Keep the read values and tell the screens which devices changed."""
+    def _apply_read(self, result: AlertsRead | None) -> None:
+        """Keep the alert list and tell the screens, when it changed."""
         self._reading = False
         if self._stopped:
             self._close_store()
             return
-        if result is None:
-            self._dirty |= set(names)
-            return
-        self.devices.update(result.devices)
-        if result.alerts is not None:
-            self.alerts = result.alerts
-            self._apply_alert_markers()
-        self.has_data = self.has_data or result.has_data
-        # The collector may call on_sample before its batch is committed; read such a device again.
-        for name, (stream, seq) in list(self._received_seq.items()):
-            stored = result.stored_seq.get(name)
-            if name in result.devices and (stored is None or stored[0] != stream or stored[1] < seq):
-                self._dirty.add(name)
-            elif name in result.devices:
-                del self._received_seq[name]
-        changed = frozenset(result.devices)
-        self.app.broadcast(lambda: TelemetryUpdated(changed))
+        if result is not None:
+            self._apply_alerts(result)
 
-    def _apply_alert_markers(self) -> None:
-        """Set each device's marker to its most severe open alert."""
+    def _apply_alerts(self, result: AlertsRead) -> None:
+        """Keep the read alerts and set the markers; tell the screens only about what changed."""
+        became_active = result.has_data and not self.has_data
+        self.has_data = self.has_data or result.has_data
+        if result.alerts == self.alerts and not became_active:
+            return
+        self.alerts = result.alerts
+        changed = self._apply_alert_markers()
+        self.app.broadcast(lambda: TelemetryUpdated(changed, alerts_changed=True))
+
+    def _apply_alert_markers(self) -> frozenset[str]:
+        """Set each device's marker to its most severe open alert; return the devices whose marker changed."""
         severities: dict[str, list[str]] = {}
         for alert in self.alerts:
             if alert.get("resolved_at") is None:
                 severities.setdefault(alert["device"], []).append(alert["severity"])
+        changed = set()
         for name in set(self.devices) | set(severities):
-            self.devices.setdefault(name, DeviceTelemetry()).alert = worst_severity(severities.get(name, []))
+            telemetry = self.devices.get(name)
+            if telemetry is None:
+                telemetry = self.devices[name] = self.history.telemetry(name)
+            marker = worst_severity(severities.get(name, []))
+            if telemetry.alert != marker:
+                telemetry.alert = marker
+                changed.add(name)
+        return frozenset(changed)
 
 
-def read_telemetry(store: "TelemetryStore", names: list[str], read_alerts: bool, now: float,
-                   check_seq: set[str], know_data: bool) -> TelemetryRead:
-    """Read the last SPARKLINE_SAMPLES p95 latencies and error rates of ``names``, and the alerts of the last day.
-
-    The stored sequence number is read only for the devices in ``check_seq``,
-    and whether the store has any telemetry only while ``know_data`` is false.
-    """
-    devices: dict[str, DeviceTelemetry] = {}
-    stored_seq: dict[str, tuple[str, int]] = {}
-    started = time.monotonic()
-    for name in names:
-        p95 = store.recent(name, "latency_ms_p95", SPARKLINE_SAMPLES)
-        rates = store.recent(name, "error_rate", SPARKLINE_SAMPLES)
-        devices[name] = DeviceTelemetry(p95=p95, error_rate=rates)
-        latest = store.latest(name) if name in check_seq else None
-        if latest is not None:
-            stored_seq[name] = (latest["stream"], latest["seq"])
-    alerts = None
-    if read_alerts:
-        # The store keeps open alerts however old they are, and resolved ones that ended after ``since``.
-        alerts = store.alerts(since=now - RECENT_ALERTS_SECONDS)
+def read_alerts(store: "TelemetryStore", now: float, know_data: bool) -> AlertsRead:
+    """Read the alerts of the last RECENT_ALERTS_SECONDS, and whether the store has telemetry while ``know_data`` is false."""
+    # The store keeps open alerts however old they are, and resolved ones that ended after ``since``.
+    alerts = store.alerts(since=now - RECENT_ALERTS_SECONDS)
     has_data = know_data or bool(alerts) or bool(store.devices())
-    log.debug("read telemetry of %d device(s) in %.3f s", len(names), time.monotonic() - started)
-    return TelemetryRead(devices, alerts, stored_seq, has_data)
+    return AlertsRead(alerts, has_data)

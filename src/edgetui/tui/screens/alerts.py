@@ -138,8 +138,14 @@ class AlertsScreen(Screen):
         return next((alert for alert in self.app.telemetry.alerts if str(alert["id"]) == row_key.value), None)
 
     def on_telemetry_updated(self, message: TelemetryUpdated) -> None:
-        """Show the alert list that the feed read."""
-        self.reload()
+        """Show the alert list that the feed read, when it changed.
+
+        The feed posts an update every tick while samples arrive, and a rebuild
+        of every row each second would cost more than the rest of the screen.
+        """
+        # NOTE: the "since" and "resolved … ago" texts advance only when the list changes or the screen opens again.
+        if message.alerts_changed:
+            self.reload()
 
     def action_toggle_open_only(self) -> None:
         """Switch between open alerts only and open plus recently resolved ones."""

@@ -105,6 +105,8 @@ class DeviceScreen(Screen):
         self.time_range = RANGES[0]
         self._telemetry_reading = False
         self._telemetry_stale = False
+        self._telemetry_shown = False
+        self._filled = False
 
     def compose(self) -> ComposeResult:
         """Lay out a title line and the scrollable sections."""
@@ -128,9 +130,18 @@ class DeviceScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Fill the sections from the store and let arrow keys scroll them."""
-        self.refresh_sections()
+        """Let arrow keys scroll the sections, and fill them once the screen's first frame is shown."""
+        self.query_one("#device-title", Static).update(Content(self.device_name))
         self.query_one("#device-body").focus()
+        # Reading the store and drawing the charts wait for the first frame, so Enter shows the screen at once.
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """Read the sections from the store, show the telemetry section and start reading the releases."""
+        if not self.is_attached:
+            return
+        self._filled = True
+        self.refresh_sections()
         self._show_telemetry_section()
         # Only a device that discovery reached has a trusted host key. Any other device would
         # raise a host key prompt here, so its releases are read only when l is pressed.
@@ -140,8 +151,12 @@ class DeviceScreen(Screen):
             self.query_one("#releases", Static).update(Content("Not read, because the device is not online. Press l to read them."))
 
     def on_screen_resume(self) -> None:
-        """Read the store again when the screen returns to the top, after a rollback or a deploy."""
-        self.refresh_sections()
+        """Read the store again when the screen returns to the top, after a rollback or a deploy.
+
+        Textual sends ScreenResume on the first push too; then _fill reads the store after the first frame.
+        """
+        if self._filled:
+            self.refresh_sections()
 
     def on_device_discovery_started(self, message: DeviceDiscoveryStarted) -> None:
         """Show that this device's discovery is running."""
@@ -161,7 +176,7 @@ class DeviceScreen(Screen):
 
     def on_telemetry_updated(self, message: TelemetryUpdated) -> None:
         """Read this device's charts again when the feed saw new telemetry from it."""
-        if not self._show_telemetry_section():
+        if not self._filled or not self._show_telemetry_section():
             return
         if self.device_name in message.names:
             self.load_telemetry()
@@ -169,13 +184,17 @@ class DeviceScreen(Screen):
     def _show_telemetry_section(self) -> bool:
         """Show the section once the fleet has telemetry, reading it the first time; return whether it shows."""
         active = self.app.telemetry.active
+        if active == self._telemetry_shown:
+            return active
+        self._telemetry_shown = active
         sections = self.query(".telemetry")
-        if active and not sections.first().display:
+        if active:
             sections.set(display=True)
             self.query_one(TelemetrySection).show_loading(self.device_name, self.time_range)
             self.load_telemetry()
-        elif not active:
+        else:
             sections.set(display=False)
+        # The range keys appear in the footer only with telemetry; a rebuild of the footer is costly, so only on a change.
         self.refresh_bindings()
         return active
 

@@ -45,6 +45,9 @@ ROLLBACK_GROUP = "rollback"
 class FleetScreen(Screen):
     """The whole fleet: a summary line, a filter and the device table."""
 
+    # Whether the legend and footer already match the telemetry state.
+    _telemetry_chrome_set = False
+
     BINDINGS = [
         Binding(
             "d",
@@ -143,7 +146,12 @@ class FleetScreen(Screen):
     def _show_telemetry(self, names: frozenset[str]) -> None:
         """Show the telemetry columns, the legend and the Alerts key once the fleet has telemetry."""
         feed = self.app.telemetry
+        shown_before = self.table.telemetry_shown
         self.table.set_telemetry(feed.devices, names, feed.active)
+        if feed.active == shown_before and self._telemetry_chrome_set:
+            # refresh_bindings rebuilds the footer, too costly to repeat on every update.
+            return
+        self._telemetry_chrome_set = True
         self.query_one("#telemetry-legend", Static).set_class(feed.active, "-shown")
         # The Alerts key makes the footer one key longer than 80 columns; the compact style fits it.
         self.query_one(Footer).compact = feed.active

@@ -11,7 +11,7 @@ from textual.timer import Timer
 from edgetui.domain import DeviceStatus
 from edgetui.tui.columns import LABELS, SPARKLINE_COLUMNS, fit_columns
 from edgetui.tui.rows import DeviceRow, row_matches
-from edgetui.tui.telemetry_format import DeviceTelemetry, telemetry_cells
+from edgetui.tui.telemetry_format import ALERT_MARKERS, SPARKLINE_SAMPLES, DeviceTelemetry, telemetry_cells
 from edgetui.tui.widgets.navigable_table import NavigableTable
 from edgetui.tui.widgets.sparkline_cell import alert_cell, sparkline_cell, theme_style
 
@@ -25,6 +25,13 @@ STATUS_COLOURS = {
     DeviceStatus.DISCOVERING: "accent",
 }
 """Theme variable that colours each status. Other statuses use the text colour."""
+
+TELEMETRY_KEYS = ("alert", "p95", "error_rate")
+"""Keys of the telemetry columns, which set_telemetry redraws."""
+
+TELEMETRY_WIDTHS = {"alert": len(max(ALERT_MARKERS.values(), key=len)), "p95": SPARKLINE_SAMPLES,
+                    "error_rate": SPARKLINE_SAMPLES}
+"""Content width of each telemetry column: one marker, or a sparkline of SPARKLINE_SAMPLES samples."""
 
 LIVE_RELAYOUT_SECONDS = 0.5
 """Minimum seconds between two column rebuilds while updates stream in, so widths do not jump with each row."""
@@ -122,15 +129,19 @@ class FleetTable(NavigableTable):
             return
         if not shown:
             return
-        visible = set(self.rows)
-        for name in sorted(names):
-            if name not in visible or name not in self._rows:
+        # The telemetry columns have fixed widths (see _fit), so new values never need a relayout.
+        keys = [key for key in TELEMETRY_KEYS if key in self._widths]
+        if not keys:
+            return
+        visible = self.rows
+        for name in names:
+            if name not in visible:
                 continue
-            cells = self._cells(self._rows[name])
-            for key in ("alert", "p95", "error_rate"):
-                if key in self._widths:
+            cells = self._telemetry_cells(name)
+            for key in keys:
+                # An unchanged cell, often the alert marker, costs no redraw.
+                if self.get_cell(name, key) != cells[key]:
                     self.update_cell(name, key, cells[key])
-        self._relayout_if_needed()
 
     def set_live(self, live: bool) -> None:
         """Limit column rebuilds while ``live`` (discovery runs), then rebuild once when it ends."""
@@ -210,9 +221,10 @@ class FleetTable(NavigableTable):
         content: dict[str, int] = {}
         now = self._clock()
         for row in rows:
-            texts = {**row.cells(now), **telemetry_cells(self._telemetry.get(row.name))}
-            for key, text in texts.items():
+            for key, text in row.cells(now).items():
                 content[key] = max(content.get(key, 0), len(text))
+        # Telemetry columns are as wide as their fullest content, so streaming values never change the layout.
+        content.update(TELEMETRY_WIDTHS)
         content["name"] = content.get("name", 0) + len(MARK)
         # The vertical scrollbar takes two cells once the rows overflow the height.
         available = self.size.width - (2 if len(rows) > self.size.height - 1 else 0)
@@ -230,8 +242,13 @@ class FleetTable(NavigableTable):
         prefix = MARK if row.name in self.marked else ""
         cells["name"] = Text(prefix + row.name, no_wrap=True, overflow="ellipsis")
         cells["status"].stylize(theme_style(self.app, STATUS_COLOURS.get(row.device.status)))
-        telemetry = telemetry_cells(self._telemetry.get(row.name))
-        cells["alert"] = alert_cell(self.app, telemetry["alert"])
+        cells.update(self._telemetry_cells(row.name))
+        return cells
+
+    def _telemetry_cells(self, name: str) -> dict[str, Text]:
+        """Return the alert marker and sparkline cells of one device."""
+        telemetry = telemetry_cells(self._telemetry.get(name))
+        cells = {"alert": alert_cell(self.app, telemetry["alert"])}
         for key in SPARKLINE_COLUMNS:
             cells[key] = sparkline_cell(self.app, key, telemetry[key], self._widths.get(key, 0))
         return cells

@@ -26,6 +26,9 @@ class TelemetrySection(Vertical):
     }
     """
 
+    _drawn = False
+    """Whether the charts have shown a read view."""
+
     def compose(self) -> ComposeResult:
         """Lay out the header line, the empty state, the charts and the gauges."""
         yield Static(id="telemetry-header")
@@ -34,9 +37,14 @@ class TelemetrySection(Vertical):
         yield HealthGauges(id="health-gauges")
 
     def show_loading(self, name: str, time_range: TimeRange) -> None:
-        """Say that the range is being read, before the first read of the screen returns."""
+        """Say that the range is being read; before the first read returns, hide the charts.
+
+        Three plotext charts are costly to draw, so the device screen's first
+        frame shows the header line only and the charts appear with their data.
+        A range switch keeps the previous charts until the new ones arrive.
+        """
         self.query_one("#telemetry-header", Static).update(Content(f"{time_range.label} · reading…"))
-        self._show_empty(None)
+        self._show_empty(None, charts=self._drawn)
 
     def show(self, name: str, view: DeviceView, link_state: Any, collecting: bool, now: datetime) -> None:
         """Draw ``view``, or the empty state when the device has sent no telemetry yet."""
@@ -45,17 +53,18 @@ class TelemetrySection(Vertical):
         if view.latest is None:
             self._show_empty(empty_message(name, link_state, collecting))
             return
+        self._drawn = True
         self._show_empty(None)
         self.query_one(TelemetryCharts).show(view.series)
         self.query_one(HealthGauges).show(view.latest, view.series.drift)
 
-    def _show_empty(self, message: Content | None) -> None:
-        """Show ``message`` in place of the charts and gauges, or the charts when it is None."""
+    def _show_empty(self, message: Content | None, *, charts: bool = True) -> None:
+        """Show ``message`` in place of the charts and gauges, or the charts when it is None and ``charts``."""
         empty = self.query_one("#telemetry-empty", Static)
         empty.update(message or "")
         empty.display = message is not None
-        self.query_one(TelemetryCharts).display = message is None
-        self.query_one(HealthGauges).display = message is None
+        self.query_one(TelemetryCharts).display = message is None and charts
+        self.query_one(HealthGauges).display = message is None and charts
 
 
 def header_line(view: DeviceView, link_state: Any, now: datetime) -> Content:
