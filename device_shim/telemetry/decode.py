@@ -42,9 +42,8 @@ def check_dtype(spec, requested):
     requested = dtype_name(requested, spec.name)
     if requested != spec.dtype:
         raise BadInput(
-            "input {!r} expects dtype {}, not {}; send {} data or leave dtype out".format(
-                spec.name, spec.dtype, requested, spec.dtype
-            )
+            "input {!r} expects dtype {}, not {}; convert the data to {} (or leave dtype out of "
+            "a JSON request to send the model's type)".format(spec.name, spec.dtype, requested, spec.dtype)
         )
     return requested
 
@@ -58,9 +57,10 @@ def check_shape(spec, shape):
         expected is None or expected == actual for expected, actual in zip(spec.shape, shape)
     )
     if not fits:
-        wanted = ["N" if dim is None else dim for dim in spec.shape]
+        wanted = " x ".join("N" if dim is None else str(dim) for dim in spec.shape)
+        given = " x ".join(str(dim) for dim in shape) or "a scalar"
         raise BadInput(
-            "input {!r} has shape {}, but the model expects {} (N: any size)".format(spec.name, shape, wanted)
+            "input {!r} has shape {}, but the model expects {} (N: any size)".format(spec.name, given, wanted)
         )
 
 

@@ -7,7 +7,13 @@ import sys
 import textwrap
 import time
 
-from edgetui.cli.demo import DEMO_PROFILES, demo_profiles, start_sample_fleet, stop_sample_fleet
+from edgetui.cli.demo import (
+    DEMO_PROFILES,
+    demo_locations,
+    demo_profiles,
+    start_sample_fleet,
+    stop_sample_fleet,
+)
 from edgetui.inventory import load_inventory
 
 
@@ -29,6 +35,18 @@ def test_demo_profiles_are_bundled_and_distinct():
 
     assert [path.name for path in paths] == DEMO_PROFILES
     assert len(set(paths)) == len(paths)
+
+
+def test_demo_locations_give_ready_command(tmp_path):
+    db_path = tmp_path / "data dir" / "demo.db"
+    state_dir = tmp_path / "demo"
+
+    text = demo_locations(db_path, state_dir)
+
+    assert f"Demo database: {db_path}" in text
+    assert f"Sample fleet state folder: {state_dir}" in text
+    # The path has a space, so the command quotes it to stay ready to paste.
+    assert f"edgetui --db '{db_path}' telemetry rpi4-aarch64 --since 10m" in text
 
 
 def test_start_writes_inventory_and_stop_ends_process(tmp_path):

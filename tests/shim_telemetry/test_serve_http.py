@@ -117,7 +117,7 @@ def test_raw_default_output_is_first(served):
 JSON_BAD_INPUTS = [
     ("wrong name", {"inputs": {"pixels": {"data": [[0.0] * 64]}}}, "'pixels'"),
     ("missing input", {"inputs": {}}, "'X' is missing"),
-    ("wrong shape", {"inputs": {"X": {"data": [[0.0] * 63]}}}, "'X' has shape [1, 63]"),
+    ("wrong shape", {"inputs": {"X": {"data": [[0.0] * 63]}}}, "'X' has shape 1 x 63"),
     ("wrong dtype", {"inputs": {"X": {"data": [[0] * 64], "dtype": "int64"}}}, "'X' expects dtype float32"),
     ("unknown dtype", {"inputs": {"X": {"data": [[0] * 64], "dtype": "complex64"}}}, "'X': dtype 'complex64'"),
     ("ragged data", {"inputs": {"X": {"data": [[0.0] * 64, [0.0]]}}}, "'X': data is not a rectangular"),
@@ -167,7 +167,7 @@ def test_json_nested_past_parser_limit(served):
 RAW_BAD_INPUTS = [
     ("wrong byte count", "?shape=2,64", 64 * 4, "'X': shape [2, 64] of float32 needs 512 bytes, but the body has 256"),
     ("wrong dtype", "?shape=1,64&dtype=float64", 64 * 8, "'X' expects dtype float32, not float64"),
-    ("wrong shape", "?shape=1,65", 65 * 4, "'X' has shape [1, 65]"),
+    ("wrong shape", "?shape=1,65", 65 * 4, "'X' has shape 1 x 65"),
     ("invalid shape", "?shape=1,x", 64 * 4, "'X': shape '1,x' is invalid"),
     ("symbolic without shape", "", 64 * 4, "'X' has symbolic dimensions"),
     ("wrong input name", "?shape=1,64&input=pixels", 64 * 4, "'pixels' is not an input"),

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from edgetui.errors import InputError
-from edgetui.telemetry.probe import ProbeResult, load_input, request_body
+from edgetui.telemetry.probe import ProbeResult, format_shape, load_input, request_body
 
 MODEL = {"inputs": [{"name": "input", "shape": [1, 4], "type": "tensor(float)"},
                     {"name": "state", "shape": [2], "type": "tensor(float)"}]}
 SINGLE = {"inputs": [{"name": "pixels", "shape": [1, 3], "type": "tensor(float)"}]}
+# An image model with an open batch size, as /v1/model describes it (null for a symbolic size).
+IMAGE = {"inputs": [{"name": "image", "shape": [None, 3, 224, 224], "type": "tensor(float)"}]}
 
 
 def test_npz_maps_arrays_by_name(tmp_path):
@@ -55,6 +57,75 @@ def test_npy_rejected_for_two_inputs(tmp_path):
 
     assert "'input', 'state'" in caught.value.message
     assert ".npz" in caught.value.message
+
+
+def test_npy_float64_says_how_to_convert(tmp_path):
+    path = tmp_path / "f64.npy"
+    np.save(path, np.zeros((1, 3), dtype=np.float64))
+
+    with pytest.raises(InputError) as caught:
+        request_body(load_input(path), SINGLE)
+
+    message = caught.value.message
+    assert f"Input 'pixels' in {path} is float64, but the model expects float32." in message
+    assert f'numpy.save("{path}", array.astype("float32"))' in message
+    assert "leave dtype out" not in message
+
+
+def test_npz_int_array_says_how_to_convert(tmp_path):
+    path = tmp_path / "in.npz"
+    np.savez(path, input=np.ones((1, 4), dtype=np.int64), state=np.zeros(2, dtype=np.float32))
+
+    with pytest.raises(InputError) as caught:
+        request_body(load_input(path), MODEL)
+
+    assert "Input 'input'" in caught.value.message
+    assert "is int64, but the model expects float32" in caught.value.message
+    assert f'numpy.savez("{path}", input=array.astype("float32"), ...)' in caught.value.message
+
+
+def test_npy_wrong_shape_reads_as_sizes(tmp_path):
+    path = tmp_path / "small.npy"
+    np.save(path, np.zeros((1, 3, 200, 200), dtype=np.float32))
+
+    with pytest.raises(InputError) as caught:
+        request_body(load_input(path), IMAGE)
+
+    message = caught.value.message
+    assert "has shape 1 x 3 x 200 x 200, but the model expects N x 3 x 224 x 224 (N: any size)" in message
+    assert "[" not in message
+
+
+def test_npy_any_batch_size_fits(tmp_path):
+    path = tmp_path / "batch.npy"
+    np.save(path, np.zeros((4, 3, 224, 224), dtype=np.float32))
+
+    body = request_body(load_input(path), IMAGE)
+
+    assert body["inputs"]["image"]["shape"] == [4, 3, 224, 224]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"data": [[1, 2, 3]], "dtype": "float64"}, 'has "dtype": "float64", but the model expects float32'),
+    ({"data": [1, 2, 3, 4], "shape": [1, 4]}, 'has "shape" 1 x 4, but the model expects 1 x 3.'),
+])
+def test_json_field_mismatch_is_rejected(tmp_path, value, expected):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({"inputs": {"pixels": value}}))
+
+    with pytest.raises(InputError) as caught:
+        request_body(load_input(path), SINGLE)
+
+    assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(("shape", "expected"), [
+    ([None, 3, 224, 224], "N x 3 x 224 x 224 (N: any size)"),
+    ([1, 1000], "1 x 1000"),
+    ([], "a scalar (no dimensions)"),
+])
+def test_format_shape(shape, expected):
+    assert format_shape(shape) == expected
 
 
 def test_json_body_passed_through(tmp_path):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from edgetui.telemetry.alerts import MIN_ERROR_RATE_REQUESTS
+
 from .conftest import T0, sample
 
 
@@ -251,3 +253,54 @@ def test_slow_sampling_device_stays_fresh(store):
     assert between_samples == []
     assert [change.rule for change in resolved(stale)] == ["temperature"]
     assert "has no recent value" in resolved(stale)[0].message
+
+
+def test_short_fault_after_clean_minute_does_not_open(store):
+    # A minute of clean traffic at 2 requests/s, then 4 s at 50% errors plus one
+    # more: 5 errors among the window's 120 requests are 4.2%, below 5%.
+    feed(store, "rpi-a", 1, 61, requests=2, errors=0)
+    changes = []
+    for second in range(61, 65):
+        feed(store, "rpi-a", second, second + 1, requests=2, errors=2 if second == 61 else 1)
+        changes += store.evaluate_alerts(T0 + second)
+
+    assert opened(changes, "error-rate") == []
+    assert store.alerts() == []
+
+
+def test_error_rate_needs_minimum_requests(store):
+    # A minute without requests (no model served yet), then 4 s at 2 requests/s
+    # with 5 errors: 62% of 8 requests, but too few requests to judge.
+    feed(store, "rpi-a", 1, 61, requests=0, errors=0, latency_ms_p50=None, latency_ms_p95=None,
+         latency_ms_p99=None)
+    feed_each(store, "rpi-a", 61, 65, lambda second: {"requests": 2, "errors": 2 if second == 61 else 1})
+    few = store.evaluate_alerts(T0 + 64)
+
+    # Six more seconds make 20 requests, 11 of them errors.
+    feed(store, "rpi-a", 65, 71, requests=2, errors=1)
+    enough = store.evaluate_alerts(T0 + 70)
+
+    assert MIN_ERROR_RATE_REQUESTS == 20
+    assert opened(few) == []
+    assert [change.rule for change in opened(enough)] == ["error-rate"]
+    assert opened(enough)[0].value == pytest.approx(11 / 20)
+
+
+def test_open_alert_value_follows_window(store):
+    feed(store, "rpi-a", 1, 70, temp_c=85.0)
+    first = store.evaluate_alerts(T0 + 69)
+    opened_at = store.alerts()[0]["opened_at"]
+
+    # 30 s at 95 °C move the window mean to 90 °C; the alert stays open.
+    feed(store, "rpi-a", 70, 100, temp_c=95.0)
+    second = store.evaluate_alerts(T0 + 99)
+    alert = store.alerts()[0]
+
+    assert [change.rule for change in opened(first)] == ["temperature"]
+    assert second == []
+    assert len(store.alerts()) == 1
+    assert alert["open"] is True
+    assert alert["opened_at"] == opened_at
+    assert alert["value"] == pytest.approx(90.0)
+    assert "temperature 90 °C over the last 1m" in alert["message"]
+    assert "85 °C" not in alert["message"]

@@ -40,6 +40,14 @@ INVALID = [
     ({"threshold": float("inf")}, "threshold is inf"),
     ({"for_s": -1}, "for_s is -1"),
     ({"metric": "offline_s", "op": "<"}, "offline_s rule must use the operator '>'"),
+    ({"metric": "error_rate", "threshold": 5}, "threshold 5 is out of range for error_rate, which is a fraction "
+     "from 0 to 1 (5% is 0.05)"),
+    ({"metric": "error_rate", "threshold": -0.1}, "threshold -0.1 is out of range for error_rate"),
+    ({"metric": "offline_s", "threshold": -1}, "threshold -1 is out of range for offline_s: use 0 or more"),
+    ({"metric": "latency_ms_p95", "threshold": -1}, "threshold -1 is out of range for latency_ms_p95"),
+    ({"metric": "drift_psi", "threshold": -0.5}, "threshold -0.5 is out of range for drift_psi"),
+    ({"metric": "cpu_percent", "threshold": -1}, "threshold -1 is out of range for cpu_percent"),
+    ({"metric": "mem_used_mb", "threshold": -1}, "threshold -1 is out of range for mem_used_mb"),
 ]
 
 
@@ -52,6 +60,15 @@ def test_invalid_rule_is_rejected(store, change, expected):
 
     assert expected in str(raised.value)
     assert "custom" not in {rule["name"] for rule in store.rules()}
+
+
+@pytest.mark.parametrize(("metric", "threshold"), [
+    ("error_rate", 0.0), ("error_rate", 1.0), ("offline_s", 0.0), ("temp_c", -20.0), ("cpu_percent", 350.0),
+])
+def test_threshold_at_range_edge_is_accepted(store, metric, threshold):
+    rule = store.add_rule("edge", metric, ">", threshold)
+
+    assert rule["threshold"] == threshold
 
 
 def test_duplicate_rule_name_is_rejected(store):

@@ -3,6 +3,8 @@
 import csv
 import io
 import json
+import os
+import stat
 import time
 from datetime import datetime
 
@@ -138,6 +140,18 @@ def test_missing_database_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "none.db").exists()
 
 
+def test_missing_database_names_demo_database(tmp_path, capsys):
+    demo_db = tmp_path / "data" / "edgetui" / "demo.db"
+    demo_db.parent.mkdir(parents=True)
+    demo_db.write_bytes(b"")
+
+    status, _, err = run(capsys, "--db", str(tmp_path / "none.db"), "telemetry", "rpi4-aarch64")
+
+    assert status == 2
+    assert f"No fleet database at {tmp_path / 'none.db'}" in err
+    assert f"--db {demo_db}" in err
+
+
 def test_alerts_json(filled_db, capsys):
     status, out, _ = run(capsys, "--db", str(filled_db), "alerts", "--json")
     open_status, open_out, _ = run(capsys, "--db", str(filled_db), "alerts", "--open", "--device", "rpi-b",
@@ -181,6 +195,38 @@ def test_alert_rule_commands(filled_db, capsys):
     assert len(rules) == 7
     assert "hot-rpi-b" not in table_out
     assert "latency_ms_p95 > 100" in table_out
+
+
+def test_rules_table_names_window_column(filled_db, capsys):
+    status, out, _ = run(capsys, "--db", str(filled_db), "alerts", "rules")
+
+    header = out.splitlines()[0].split()
+    assert status == 0
+    assert "window" in header
+    assert "for" not in header
+
+
+@pytest.mark.parametrize(("metric", "threshold", "expected"), [
+    ("error_rate", "5", "threshold 5 is out of range for error_rate, which is a fraction from 0 to 1 (5% is 0.05)"),
+    ("error_rate", "-1", "threshold -1 is out of range for error_rate"),
+    ("offline_s", "-1", "threshold -1 is out of range for offline_s: use 0 or more"),
+    ("temp_c", "50%", "--threshold '50%': only error_rate takes a percentage"),
+    ("temp_c", "hot", "--threshold 'hot' is not a number"),
+])
+def test_rule_add_rejects_bad_threshold(filled_db, capsys, metric, threshold, expected):
+    status, _, err = run(capsys, "--db", str(filled_db), "alerts", "rule", "add", "x", "--metric", metric,
+                         "--op", ">", f"--threshold={threshold}")
+
+    assert status == 2
+    assert expected in err
+
+
+def test_rule_add_takes_error_rate_percentage(filled_db, capsys):
+    status, out, _ = run(capsys, "--db", str(filled_db), "alerts", "rule", "add", "errors-5", "--metric",
+                         "error_rate", "--op", ">", "--threshold", "5%", "--json")
+
+    assert status == 0
+    assert json.loads(out)["threshold"] == pytest.approx(0.05)
 
 
 def test_alert_rule_add_errors(filled_db, capsys):
@@ -249,3 +295,79 @@ def test_export_with_no_samples_writes_header_only(filled_db, capsys):
     status, out, _ = run(capsys, "--db", str(filled_db), "export", "telemetry", "rpi-a", "--since", "1s")
     assert status == 0
     assert out.splitlines()[0].startswith("device,stream,seq")
+
+
+def test_export_to_missing_folder_is_an_error(filled_db, tmp_path, capsys):
+    target = tmp_path / "missing" / "telemetry.csv"
+
+    status, out, err = run(capsys, "--db", str(filled_db), "export", "telemetry", "--output", str(target))
+
+    assert status == 2
+    assert out == ""
+    assert f"The folder {target.parent} of --output" in err
+    assert f"mkdir -p {target.parent}" in err
+    assert not target.parent.exists()
+
+
+def test_export_to_folder_is_an_error(filled_db, tmp_path, capsys):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    status, _, err = run(capsys, "--db", str(filled_db), "export", "telemetry", "--format", "json",
+                         "--output", str(folder))
+
+    assert status == 2
+    assert f"--output '{folder}' is a folder, not a file" in err
+    assert str(folder / "telemetry.json") in err
+    assert list(folder.iterdir()) == []
+
+
+def test_export_path_with_trailing_slash_is_an_error(filled_db, tmp_path, capsys):
+    target = tmp_path / "exports"
+
+    status, _, err = run(capsys, "--db", str(filled_db), "export", "telemetry", "--output", f"{target}/")
+
+    assert status == 2
+    assert "ends with '/', so it names a folder" in err
+    assert not target.exists()
+
+
+def test_export_file_gets_umask_mode(filled_db, tmp_path, capsys):
+    target = tmp_path / "telemetry.csv"
+    previous = os.umask(0o027)
+    try:
+        status, _, _ = run(capsys, "--db", str(filled_db), "export", "telemetry", "--output", str(target))
+    finally:
+        os.umask(previous)
+
+    assert status == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_export_keeps_mode_of_replaced_file(filled_db, tmp_path, capsys):
+    target = tmp_path / "telemetry.csv"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o604)
+
+    status, _, _ = run(capsys, "--db", str(filled_db), "export", "telemetry", "--output", str(target))
+
+    assert status == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o604
+    assert target.read_text(encoding="utf-8").startswith("device,")
+
+
+def test_telemetry_caption_names_releases(tmp_path, capsys):
+    path = tmp_path / "releases.db"
+    now = time.time()
+    with FleetStore(path) as fleet:
+        fleet.upsert_device(Device(name="rpi-a", host="127.0.0.1"))
+        store = TelemetryStore(fleet)
+        store.ingest("rpi-a", [sample(seq, now - 30 + seq, release=None if seq <= 5 else "demo-2.0.0")
+                               for seq in range(1, 21)], now, 0.0)
+
+    status, out, _ = run(capsys, "--db", str(path), "telemetry", "rpi-a")
+
+    assert status == 0
+    assert "releases: " not in out
+    assert "release: demo-2.0.0 (some samples without a release)" in out
+    assert "none" not in out

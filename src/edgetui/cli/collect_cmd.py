@@ -66,7 +66,7 @@ async def _collect(db_path: Path, args: argparse.Namespace) -> int:
     from edgetui.service import Fleet
     from edgetui.telemetry import parse_duration
 
-    duration = parse_duration(args.duration) if args.duration else None
+    duration = parse_duration(args.duration, option="--duration") if args.duration else None
     fleet = Fleet.open(db_path, accept_new_host_keys=args.accept_new_host_keys)
     try:
         collector = fleet.collector(args.names, on_state=_print_state)
@@ -79,7 +79,9 @@ async def _collect(db_path: Path, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signal_number, stop.set)
 
         await collector.start()
-        print(f"Collecting telemetry from {len(collector.states())} devices; Ctrl-C stops.", file=sys.stderr)
+        count = len(collector.states())
+        devices = "1 device" if count == 1 else f"{count} devices"
+        print(f"Collecting telemetry from {devices}; Ctrl-C stops.", file=sys.stderr)
         try:
             await asyncio.wait_for(stop.wait(), duration)
         except TimeoutError:
@@ -94,7 +96,7 @@ async def _collect(db_path: Path, args: argparse.Namespace) -> int:
 
 def _print_state(name: str, state: Any) -> None:
     """Print a device's new link state on stderr."""
-    detail = f": {state.last_error}" if state.last_error and state.state in ("offline", "error") else ""
+    detail = f": {state.last_error}" if state.last_error and state.state in ("offline", "error", "unsupported") else ""
     print(f"{name}: {state.state}{detail}", file=sys.stderr)
 
 
@@ -103,7 +105,7 @@ def _print_summary(states: dict[str, Any], as_json: bool) -> int:
     rows = []
     for name, state in states.items():
         rows.append({
-            "name": name, "state": state.state, "samples": state.samples, "duplicates": state.duplicates,
+            "name": name, "state": _final_state(state), "samples": state.samples, "duplicates": state.duplicates,
             "gaps": state.gaps, "dropped": state.dropped, "garbage": state.garbage,
             "reconnects": state.reconnects, "stream": state.stream, "clock_offset_s": state.clock_offset_s,
             "last_error": state.last_error,
@@ -113,10 +115,21 @@ def _print_summary(states: dict[str, Any], as_json: bool) -> int:
     else:
         for row in rows:
             error = f", last error: {row['last_error']}" if row["last_error"] else ""
+            if row["state"] == "offline" and not row["last_error"]:
+                error = ", no connection before collection stopped"
             print(f"{row['name']}: {row['state']}, {row['samples']} samples, {row['duplicates']} duplicates, "
                   f"{row['gaps']} gaps, {row['dropped']} dropped, {row['garbage']} invalid lines, "
                   f"{row['reconnects']} reconnects{error}")
     return EXIT_OK if all(row["samples"] for row in rows) else EXIT_DEVICE_FAILED
+
+
+def _final_state(state: Any) -> str:
+    """Return the link state to report once collection has stopped.
+
+    A device still "connecting" at the end never streamed in its last attempt:
+    the attempt was cut short or waited for a retry after an error, so it is offline.
+    """
+    return "offline" if state.state == "connecting" else state.state
 
 
 # probe

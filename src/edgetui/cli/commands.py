@@ -15,7 +15,7 @@ from edgetui.cli.output import (
 from edgetui.domain import DeviceStatus, DiscoveryUpdate
 from edgetui.errors import InputError
 from edgetui.service import Fleet
-from edgetui.settings import Settings
+from edgetui.settings import Settings, data_dir
 
 EXIT_OK = 0
 EXIT_DEVICE_FAILED = 1
@@ -39,17 +39,27 @@ def fleet_import(db_path: Path, file: Path, *, as_json: bool) -> int:
     return EXIT_OK
 
 
+def demo_db_path() -> Path:
+    """Return the database that `edgetui demo` uses when --db is not given."""
+    return data_dir() / "demo.db"
+
+
 def require_database(db_path: Path) -> None:
     """Raise an error naming ``db_path`` when it does not exist.
 
     Commands that only read or act on devices must not create an empty
     database, because a mistyped --db would then look like an empty fleet.
     """
-    if not db_path.exists():
-        raise InputError(
-            f"No fleet database at {db_path}. Check --db or EDGETUI_DB, or create the "
-            "fleet with `edgetui fleet import FILE`."
-        )
+    if db_path.exists():
+        return
+    message = (f"No fleet database at {db_path}. Check --db or EDGETUI_DB, or create the "
+               "fleet with `edgetui fleet import FILE`.")
+    # `edgetui demo` keeps its devices and telemetry in a database of its own,
+    # so after a demo this error is the first thing a newcomer meets.
+    demo_db = demo_db_path()
+    if demo_db.exists() and demo_db.resolve() != db_path.resolve():
+        message += f" The demo's database is {demo_db}: read it with --db {demo_db}."
+    raise InputError(message)
 
 
 def fleet_list(db_path: Path, *, as_json: bool) -> int:

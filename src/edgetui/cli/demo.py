@@ -6,6 +6,7 @@ the screen. The child stops when the demo ends, however the demo ends.
 
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -114,15 +115,17 @@ def run_demo(devices: int, state_dir: Path | None, db_path: Path | None) -> int:
     if devices < 1:
         raise InputError(f"--devices must be at least 1, not {devices}.")
 
-    from edgetui.cli.commands import run_tui
+    from edgetui.cli.commands import demo_db_path, run_tui
     from edgetui.service import Fleet
 
     state_dir = (state_dir or data_dir() / "demo").expanduser().resolve()
     # The demo keeps its own database so it never mixes simulated devices
     # into the user's real fleet.
-    db_path = (db_path or data_dir() / "demo.db").expanduser()
+    db_path = (db_path or demo_db_path()).expanduser().resolve()
 
     print(f"Starting {devices} simulated devices in {state_dir} ...", file=sys.stderr)
+    print(demo_locations(db_path, state_dir), file=sys.stderr)
+    log.info("demo database %s, sample fleet state folder %s", db_path, state_dir)
     process = start_sample_fleet(state_dir, devices)
     try:
         fleet = Fleet.open(db_path)
@@ -133,6 +136,21 @@ def run_demo(devices: int, state_dir: Path | None, db_path: Path | None) -> int:
         return run_tui(db_path, discover_on_start=True)
     finally:
         stop_sample_fleet(process)
+        # The TUI has cleared the screen, so the locations are repeated for the user to copy.
+        print(demo_locations(db_path, state_dir), file=sys.stderr)
+
+
+def demo_locations(db_path: Path, state_dir: Path) -> str:
+    """Return where the demo keeps its database and sample fleet, and a command that reads its telemetry."""
+    device = DEMO_PROFILES[0]
+    db_text = shlex.quote(str(db_path))
+    return (
+        f"Demo database: {db_path}\n"
+        f"Sample fleet state folder: {state_dir}\n"
+        f"Read the demo's telemetry from another shell, for example:\n"
+        f"  edgetui --db {db_text} telemetry {device} --since 10m\n"
+        f"  edgetui --db {db_text} alerts"
+    )
 
 
 def _replace_demo_devices(fleet, inventory: Path) -> None:

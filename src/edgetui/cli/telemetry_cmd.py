@@ -47,8 +47,9 @@ def add_telemetry_parsers(commands) -> None:
     samples.add_argument("--since", default="1d", metavar="DURATION",
                          help="how far back: 90s, 10m, 2h, 1d or plain seconds (default: 1d)")
     samples.add_argument("--format", choices=("csv", "json"), default="csv", help="file format (default: csv)")
-    samples.add_argument("--output", type=Path, metavar="FILE",
-                         help="file to write, replaced atomically (default: stdout)")
+    # A string, not a Path: Path("out/") drops the "/" that shows a folder was meant.
+    samples.add_argument("--output", metavar="FILE",
+                         help="file to write, replaced atomically; its folder must exist (default: stdout)")
 
 
 def _add_alerts_parser(commands) -> None:
@@ -81,7 +82,8 @@ def _add_alerts_parser(commands) -> None:
                      "offline_s (seconds without telemetry), temp_c or drift_psi; an unknown name lists them all")
     add.add_argument("--op", required=True, choices=tuple(_OPERATORS),
                      help="comparison with the threshold: '>' (or gt) or '<' (or lt)")
-    add.add_argument("--threshold", required=True, type=float, help="value in the metric's unit")
+    add.add_argument("--threshold", required=True,
+                     help="value in the metric's unit; error_rate also takes a percentage such as 5%%")
     add.add_argument("--for", dest="for_duration", default="0", metavar="DURATION",
                      help="window the aggregate covers, which the device must have streamed for: 90s, 10m, "
                      "2h or plain seconds (default: 0, which means 15 s)")
@@ -184,8 +186,7 @@ def _samples_table(rows: list[dict[str, Any]], *, per_minute: bool):
     first = "minute" if per_minute else "time"
     # Fits 80 columns; p50, p99 and the other fields are in --json.
     # Release ids are long, so the caption names them once instead of a column on every row.
-    releases = list(dict.fromkeys(row["release"] or "none" for row in rows))
-    table.caption = "release: " + ", ".join(releases)
+    table.caption = _releases_caption([row["release"] for row in rows])
     table.caption_justify = "left"
     for column in (first, "samples" if per_minute else "seq", "req/s", "err %", "p95 ms", "cpu %", "mem MB",
                    "°C", "drift"):
@@ -204,6 +205,17 @@ def _samples_table(rows: list[dict[str, Any]], *, per_minute: bool):
             _number(row["drift_psi"], "{:.3f}"),
         )
     return table
+
+
+def _releases_caption(releases: list[str | None]) -> str:
+    """Name the releases of the rows in their order, such as "releases: a, b (some samples without a release)"."""
+    named = list(dict.fromkeys(release for release in releases if release))
+    if not named:
+        return "no release served in these samples"
+    caption = ("release: " if len(named) == 1 else "releases: ") + ", ".join(named)
+    if None in releases or "" in releases:
+        caption += " (some samples without a release)"
+    return caption
 
 
 def _number(value: float | None, pattern: str = "{:.1f}") -> str:
@@ -252,7 +264,7 @@ def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> int:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for column in ("name", "condition", "for", "applies to", "severity", "enabled"):
+    for column in ("name", "condition", "window", "applies to", "severity", "enabled"):
         table.add_column(column)
     for rule in rules:
         table.add_row(
@@ -271,7 +283,7 @@ def _run_rule_action(store, args: argparse.Namespace) -> int:
     action = args.rule_command
     if action == "add":
         rule = store.add_rule(
-            args.rule_name, args.metric, _OPERATORS[args.op], args.threshold,
+            args.rule_name, args.metric, _OPERATORS[args.op], _threshold(args.threshold, args.metric),
             for_s=parse_duration(args.for_duration, option="--for", allow_zero=True), device=args.device,
             severity=args.severity, enabled=not args.disabled,
         )
@@ -290,22 +302,49 @@ def _run_rule_action(store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _threshold(text: str, metric: str) -> float:
+    """Parse --threshold: a number, or for error_rate a percentage such as "5%" (0.05).
+
+    The store checks the range per metric; this only reads the number.
+    """
+    from edgetui.errors import InputError
+
+    percent = text.strip().endswith("%")
+    if percent and metric != "error_rate":
+        raise InputError(f"--threshold {text!r}: only error_rate takes a percentage. "
+                         f"Give {metric} in its own unit, without '%'.")
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise InputError(f"--threshold {text!r} is not a number. Give a number such as 0.05 or 100.") from None
+    return value / 100 if percent else value
+
+
 def _run_export(fleet, store, args: argparse.Namespace) -> int:
-    from edgetui.telemetry.export import atomic_text_file, write_samples
+    from edgetui.errors import InputError
+    from edgetui.telemetry.export import atomic_text_file, check_output_path, write_samples
 
     since = _since_ts(args.since)
+    # Checked before any sample is read, so a wrong path fails at once.
+    output = None
+    if args.output is not None:
+        output = check_output_path(args.output, example=f"telemetry.{args.format}")
     names = list(dict.fromkeys(args.names)) or store.devices()
     for name in names:
         _require_device(fleet, store, name)
 
     # One device at a time, so only one device's samples are in memory.
     samples = (sample for name in names for sample in store.samples(name, since))
-    if args.output is None:
+    if output is None:
         write_samples(sys.stdout, samples, args.format)
         return EXIT_OK
-    with atomic_text_file(args.output) as out:
-        count = write_samples(out, samples, args.format)
+    try:
+        with atomic_text_file(output) as out:
+            count = write_samples(out, samples, args.format)
+    except PermissionError as exc:
+        raise InputError(f"Cannot write --output {args.output!r}: {exc.strerror}. "
+                         "Choose a file in a folder you can write to.") from exc
     devices = "1 device" if len(names) == 1 else f"{len(names)} devices"
-    print(f"Wrote {count} samples of {devices} to {args.output}.", file=sys.stderr)
-    log.info("exported %d telemetry samples of %d devices to %s", count, len(names), args.output)
+    print(f"Wrote {count} samples of {devices} to {output}.", file=sys.stderr)
+    log.info("exported %d telemetry samples of %d devices to %s", count, len(names), output)
     return EXIT_OK

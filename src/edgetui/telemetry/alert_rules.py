@@ -35,6 +35,25 @@ class Metric:
     """SQL aggregate over the telemetry_samples rows of the rule's window; NULL when the window has no value."""
     percent: bool = False
     """True when the value is a fraction that messages show as a percentage."""
+    minimum: float | None = None
+    """Smallest threshold a rule may use; None when any value is meaningful."""
+    maximum: float | None = None
+    """Largest threshold a rule may use; None when there is no upper bound."""
+
+    def threshold_problem(self, name: str, threshold: float) -> str | None:
+        """Return why a rule on the metric ``name`` with ``threshold`` would fire always or never, else None."""
+        in_range = ((self.minimum is None or threshold >= self.minimum)
+                    and (self.maximum is None or threshold <= self.maximum))
+        if in_range:
+            return None
+        if self.percent:
+            problem = (f"threshold {threshold:g} is out of range for {name}, which is a fraction "
+                       f"from {self.minimum:g} to {self.maximum:g}")
+            # 5 meant as 5% is the likely mistake, so give the fraction it stands for.
+            return problem + (f" ({threshold:g}% is {threshold / 100:g})" if threshold > self.maximum else "")
+        if self.maximum is None:
+            return f"threshold {threshold:g} is out of range for {name}: use {self.minimum:g} or more"
+        return f"threshold {threshold:g} is out of range for {name}: use {self.minimum:g} to {self.maximum:g}"
 
     def format(self, value: float | None) -> str:
         """Format a value with its unit, such as "130.2 ms" or "6.0%"."""
@@ -62,17 +81,20 @@ ERROR_RATE_AGGREGATE_SQL = "(CAST(sum(errors) AS REAL) / nullif(sum(requests), 0
 
 # offline_s has no SQL: it is the time since the device's last telemetry line.
 # The other aggregates use avg(), which skips nulls and is NULL when every value is.
+# A threshold outside minimum..maximum would make a rule fire always or never,
+# so rules reject it. Temperatures below 0 °C are real, so temp_c has no bounds,
+# and CPU use has no maximum because it exceeds 100% on several cores.
 METRICS: dict[str, Metric] = {
-    "latency_ms_p50": Metric("p50 latency", " ms", _request_weighted_mean("latency_ms_p50")),
-    "latency_ms_p95": Metric("p95 latency", " ms", _request_weighted_mean("latency_ms_p95")),
-    "latency_ms_p99": Metric("p99 latency", " ms", _request_weighted_mean("latency_ms_p99")),
-    "error_rate": Metric("error rate", "", ERROR_RATE_AGGREGATE_SQL, percent=True),
-    "offline_s": Metric("time without telemetry", " s", None),
+    "latency_ms_p50": Metric("p50 latency", " ms", _request_weighted_mean("latency_ms_p50"), minimum=0.0),
+    "latency_ms_p95": Metric("p95 latency", " ms", _request_weighted_mean("latency_ms_p95"), minimum=0.0),
+    "latency_ms_p99": Metric("p99 latency", " ms", _request_weighted_mean("latency_ms_p99"), minimum=0.0),
+    "error_rate": Metric("error rate", "", ERROR_RATE_AGGREGATE_SQL, percent=True, minimum=0.0, maximum=1.0),
+    "offline_s": Metric("time without telemetry", " s", None, minimum=0.0),
     "temp_c": Metric("temperature", " °C", "avg(temp_c)"),
-    "drift_psi": Metric("output drift (PSI)", "", "avg(drift_psi)"),
-    "drift_input_psi": Metric("input drift (PSI)", "", "avg(drift_input_psi)"),
-    "cpu_percent": Metric("CPU use", "%", "avg(cpu_percent)"),
-    "mem_used_mb": Metric("memory used", " MB", "avg(mem_used_mb)"),
+    "drift_psi": Metric("output drift (PSI)", "", "avg(drift_psi)", minimum=0.0),
+    "drift_input_psi": Metric("input drift (PSI)", "", "avg(drift_input_psi)", minimum=0.0),
+    "cpu_percent": Metric("CPU use", "%", "avg(cpu_percent)", minimum=0.0),
+    "mem_used_mb": Metric("memory used", " MB", "avg(mem_used_mb)", minimum=0.0),
 }
 
 
@@ -115,6 +137,13 @@ class AlertRule(BaseModel):
     def _check_offline_op(self) -> "AlertRule":
         if self.metric == "offline_s" and self.op != ">":
             raise ValueError("an offline_s rule must use the operator '>' (offline for more than N seconds)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_threshold_range(self) -> "AlertRule":
+        problem = METRICS[self.metric].threshold_problem(self.metric, self.threshold)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     def override_key(self) -> tuple[str, str, str]:

@@ -13,8 +13,11 @@ at most FRESH_S (or 2 sample intervals) old, and the device has streamed for
 the whole window: its oldest sample in the window is at most max(5 s, 2
 sample intervals) after now - for_s, so a device that just started does not
 alert before for_s. The alert resolves when the aggregate no longer meets the
-condition or no sample is fresh. An offline_s rule compares the time since
-the last telemetry line.
+condition or no sample is fresh. An error_rate rule also needs at least
+MIN_ERROR_RATE_REQUESTS requests in its window before it opens. While an alert
+stays open, each evaluation stores the current value and message in it, and
+opened_at stays as it was. An offline_s rule compares the time since the last
+telemetry line.
 """
 
 import logging
@@ -38,6 +41,12 @@ FRESH_S = 15.0
 # two sample intervals, when longer) and the device still counts as streaming
 # for the whole window: samples do not land exactly on the window's start.
 START_SLACK_S = 5.0
+
+# An error_rate rule opens only when its window contains at least this many
+# requests. With fewer, a handful of failed requests is a large fraction: a
+# device whose model started serving 4 s ago at 2 requests/s has 8 requests,
+# and 5 errors among them are 62%, although nothing has been failing for long.
+MIN_ERROR_RATE_REQUESTS = 20
 
 _OPERATOR_WORDS = {">": "above", "<": "below"}
 
@@ -67,7 +76,14 @@ class _Check:
     window_s: float | None = None
     """Metric rules: the length of the window that ``value`` aggregates."""
     full_window: bool = True
-    """True when the device streamed for the whole window. An alert opens only when this and holds are true."""
+    """True when the device streamed for the whole window."""
+    enough_requests: bool = True
+    """False when an error_rate window contains fewer than MIN_ERROR_RATE_REQUESTS requests."""
+
+    @property
+    def may_open(self) -> bool:
+        """True when the condition is met and the window is long and busy enough to open an alert."""
+        return self.holds and self.full_window and self.enough_requests
 
 
 def evaluate_alerts(db: sqlite_utils.Database, now: float,
@@ -99,8 +115,10 @@ def evaluate_alerts(db: sqlite_utils.Database, now: float,
     }
     changes: list[AlertChange] = []
     for key, (rule, check) in checks.items():
-        if check.holds and check.full_window and key not in open_alerts:
+        if check.may_open and key not in open_alerts:
             changes.append(_open(db, rule, key[1], check, now))
+        elif check.holds and key in open_alerts:
+            _update_value(db, open_alerts[key][0], rule, key[1], check)
         elif not check.holds and key in open_alerts:
             changes.append(_resolve(db, open_alerts[key], now, _resolved_message(rule, key[1], check), check.value))
     for key, row in open_alerts.items():
@@ -158,18 +176,21 @@ def _check_metric(db: sqlite_utils.Database, rule: AlertRule, device: str, now: 
 
     window_s = max(rule.for_s, fresh_s)
     # aggregate_sql comes from METRICS, not from the rule's stored text.
-    value, oldest_ts = db.execute(
-        f"SELECT {METRICS[rule.metric].aggregate_sql}, min(ts) FROM telemetry_samples "
+    value, oldest_ts, requests = db.execute(
+        f"SELECT {METRICS[rule.metric].aggregate_sql}, min(ts), sum(requests) FROM telemetry_samples "
         "WHERE device = ? AND ts > ? AND ts <= ?",
         [device, now - window_s, now],
     ).fetchone()
     latest_start = now - rule.for_s + max(START_SLACK_S, 2 * interval_s)
     full_window = oldest_ts <= latest_start
+    enough_requests = rule.metric != "error_rate" or (requests or 0) >= MIN_ERROR_RATE_REQUESTS
     if value is None:
-        return _Check(holds=False, value=None, window_s=window_s, full_window=full_window)
+        return _Check(holds=False, value=None, window_s=window_s, full_window=full_window,
+                      enough_requests=enough_requests)
 
     holds = value > rule.threshold if rule.op == ">" else value < rule.threshold
-    return _Check(holds=holds, value=value, window_s=window_s, full_window=full_window)
+    return _Check(holds=holds, value=value, window_s=window_s, full_window=full_window,
+                  enough_requests=enough_requests)
 
 
 def _open(db: sqlite_utils.Database, rule: AlertRule, device: str, check: _Check, now: float) -> AlertChange:
@@ -183,9 +204,15 @@ def _open(db: sqlite_utils.Database, rule: AlertRule, device: str, check: _Check
     return AlertChange("opened", cursor.lastrowid, rule.name, device, rule.severity, check.value, message, now)
 
 
+def _update_value(db: sqlite_utils.Database, alert_id: int, rule: AlertRule, device: str, check: _Check) -> None:
+    """Store the current value and message in an alert that stays open, so `edgetui alerts` shows them."""
+    db.execute("UPDATE alerts SET value = ?, message = ? WHERE id = ?",
+               [check.value, _opened_message(rule, device, check), alert_id])
+
+
 def _resolve(db: sqlite_utils.Database, row: tuple[Any, ...], now: float, message: str,
              value: float | None = None) -> AlertChange:
-    """Resolve an open alert; the change carries the current value, else the value at opening."""
+    """Resolve an open alert; the change carries the current value, else the value last stored in the alert."""
     alert_id, rule_name, device, severity, _opened_at, opened_value = row
     value = opened_value if value is None else value
     db.execute("UPDATE alerts SET resolved_at = ? WHERE id = ?", [now, alert_id])

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from device_shim.telemetry.model import ORT_TYPES
 from edgetui.domain import Device
 from edgetui.errors import DeviceError, EdgetuiError, InputError
 from edgetui.shim_client import ShimClient, ShimError
@@ -135,6 +136,7 @@ def request_body(probe_input: ProbeInput, model: dict[str, Any]) -> dict[str, An
                 "Save one array per input name in a .npz file (numpy.savez)."
             )
         array = probe_input.arrays[None]
+        _check_array(probe_input.path, model["inputs"][0], array, npz_name=None)
         return {"inputs": {expected[0]: _encoded(array)}}
 
     given = list(probe_input.body["inputs"]) if probe_input.body is not None else list(probe_input.arrays or {})
@@ -150,9 +152,78 @@ def request_body(probe_input: ProbeInput, model: dict[str, Any]) -> dict[str, An
             f"The inputs of {probe_input.path} do not match the model: {'; '.join(problems)}. "
             f"The model takes {expected_text}."
         )
+    specs = {item["name"]: item for item in model.get("inputs", [])}
     if probe_input.body is not None:
+        for name, value in probe_input.body["inputs"].items():
+            _check_json_input(probe_input.path, specs[name], value)
         return probe_input.body
-    return {"inputs": {name: _encoded(array) for name, array in (probe_input.arrays or {}).items()}}
+    arrays = probe_input.arrays or {}
+    for name, array in arrays.items():
+        _check_array(probe_input.path, specs[name], array, npz_name=name)
+    return {"inputs": {name: _encoded(array) for name, array in arrays.items()}}
+
+
+# The device's server checks the same and responds with 400. Checking here first
+# lets the message say how to fix the file, and sends nothing the server would reject.
+
+
+def _check_array(path: Path, spec: dict[str, Any], array: np.ndarray, *, npz_name: str | None) -> None:
+    """Raise InputError when an array's dtype or shape does not fit the model input ``spec``.
+
+    ``npz_name`` is the array's name in a .npz file, or None for a .npy file.
+    The error shows the numpy call that saves a fixed file of that kind.
+    """
+    name = spec["name"]
+    dtype = ORT_TYPES.get(spec.get("type"))
+    if dtype is not None and array.dtype.name != dtype:
+        if npz_name is None:
+            fix = f'Convert the array and save it again, for example numpy.save("{path}", array.astype("{dtype}"))'
+        else:
+            fix = (f"Convert the array and save the file again with every input, for example "
+                   f'numpy.savez("{path}", {npz_name}=array.astype("{dtype}"), ...)')
+        raise InputError(f"Input {name!r} in {path} is {array.dtype.name}, but the model expects {dtype}. {fix}.")
+    if not _shape_fits(spec.get("shape"), list(array.shape)):
+        raise InputError(
+            f"Input {name!r} in {path} has shape {format_shape(list(array.shape))}, but the model expects "
+            f"{format_shape(spec['shape'])}. Resize or reshape the array to that shape and save it again."
+        )
+
+
+def _check_json_input(path: Path, spec: dict[str, Any], value: dict[str, Any]) -> None:
+    """Raise InputError when a JSON input's "dtype" or "shape" field does not fit the model input ``spec``."""
+    name = spec["name"]
+    dtype = ORT_TYPES.get(spec.get("type"))
+    given_dtype = value.get("dtype")
+    if dtype is not None and given_dtype is not None and given_dtype != dtype:
+        raise InputError(
+            f'Input {name!r} in {path} has "dtype": {json.dumps(given_dtype)}, but the model expects {dtype}. '
+            f'Set "dtype" to "{dtype}" and send values of that type, or leave "dtype" out.'
+        )
+    shape = value.get("shape")
+    valid_shape = isinstance(shape, list) and all(isinstance(size, int) for size in shape)
+    if valid_shape and not _shape_fits(spec.get("shape"), shape):
+        raise InputError(
+            f'Input {name!r} in {path} has "shape" {format_shape(shape)}, but the model expects '
+            f"{format_shape(spec['shape'])}. Send data of that shape."
+        )
+
+
+def _shape_fits(expected: list[int | None] | None, shape: list[int]) -> bool:
+    """Return True when ``shape`` has the model's rank and its sizes where the model fixes them."""
+    if expected is None:
+        return True
+    return len(shape) == len(expected) and all(
+        size is None or not isinstance(size, int) or size == actual for size, actual in zip(expected, shape)
+    )
+
+
+def format_shape(shape: list[int | str | None]) -> str:
+    """Format a shape as "N x 3 x 224 x 224 (N: any size)"; a size the model leaves open is N."""
+    if not shape:
+        return "a scalar (no dimensions)"
+    sizes = [str(size) if isinstance(size, int) else "N" for size in shape]
+    text = " x ".join(sizes)
+    return text + " (N: any size)" if "N" in sizes else text
 
 
 def _encoded(array: np.ndarray) -> dict[str, Any]:
