@@ -11,9 +11,10 @@ from tui.test_telemetry_data import fill_telemetry
 
 
 def listed(screen: AlertsScreen) -> list[tuple[str, str]]:
-    """Return (state, device) of every row, in table order."""
+    """Return (state, device) of every row, in table order; state is "open" or "resolved"."""
     table = screen.table
-    return [(str(table.get_cell(key, "state")).split()[0], str(table.get_cell(key, "device")))
+    states = {True: "open", False: "resolved"}
+    return [(states[str(table.get_cell(key, "resolved")) == "open"], str(table.get_cell(key, "device")))
             for key in table.rows]
 
 
@@ -86,3 +87,43 @@ def test_alerts_help_lists_keys(app):
     listed_ids = {binding.id for _title, group in app.help_sections() for binding in group}
     assert {"app.alerts", "alerts.back", "alerts.open-only", "alerts.device", "device.telemetry-range",
             "device.range-5m", "device.range-1h", "device.range-24h"} <= listed_ids
+
+
+async def test_alerts_fit_80_columns(fleet: Fleet):
+    fill_telemetry(fleet.store.path)
+    app = create_app(fleet, Settings(), clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_alerts(pilot)
+        columns = {column.key.value: column for column in screen.table.columns.values()}
+        # "resolved 1m ago" no longer takes 17 cells; the resolved column holds "1m ago" or "open".
+        assert columns["resolved"].width <= len("resolved")
+        assert columns["message"].width >= 12
+
+
+async def test_alerts_detail_shows_whole_message(fleet: Fleet):
+    fill_telemetry(fleet.store.path)
+    app = create_app(fleet, Settings(), clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_alerts(pilot)
+        alert = screen.selected_alert()
+        detail = screen.query_one("#alert-detail")
+        assert detail.display
+        assert alert["message"] in str(detail.render())
+
+        await pilot.press("down")
+        await pilot.pause()
+        following = screen.selected_alert()
+        assert following["id"] != alert["id"]
+        assert following["message"] in str(detail.render())
+
+
+async def test_alerts_value_by_metric(fleet: Fleet):
+    fill_telemetry(fleet.store.path)
+    app = create_app(fleet, Settings(), clock=fixed_clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_alerts(pilot)
+        values = {str(screen.table.get_cell(key, "rule")): str(screen.table.get_cell(key, "value"))
+                  for key in screen.table.rows}
+        assert values["error-rate"] == "20.0%"
+        assert values["latency-p95"].endswith(" ms")
+        assert values["offline"].endswith(" s")

@@ -13,7 +13,7 @@ from edgetui.tui.app import create_app
 from edgetui.tui.screens.alerts import AlertsScreen
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.screens.fleet import FleetScreen
-from edgetui.tui.telemetry_format import latency_sparkline
+from edgetui.tui.telemetry_format import fit_samples, latency_sparkline
 from edgetui.tui.widgets.fleet_table import FleetTable
 from tui.fleet_data import fixed_clock
 from tui.test_telemetry_data import NOW_TS, sample
@@ -25,17 +25,25 @@ MAX_PAUSES = 400
 """Upper bound on the pauses a test waits for the table to show a change."""
 
 
-async def wait_for_cell(pilot, name: str, column: str, expected: str) -> str:
-    """Pause until the cell shows ``expected`` or MAX_PAUSES pauses passed; return the last text."""
+def p95_cell(table: FleetTable, latencies: list[float]) -> str:
+    """Return the p95 cell that ``latencies`` should draw, fitted to the narrower sparkline column as the table does."""
+    width = table.columns["p95"].width
+    cells = min(width, table.columns["error_rate"].width)
+    return latency_sparkline(fit_samples(latencies, cells)).rjust(width)
+
+
+async def wait_for_sparkline(pilot, name: str, latencies: list[float]) -> tuple[str, str]:
+    """Pause until the p95 cell draws ``latencies`` or MAX_PAUSES pauses passed; return (shown, expected)."""
     table = pilot.app.screen.query_one(FleetTable)
-    text = ""
+    text, expected = "", None
     for _ in range(MAX_PAUSES):
-        if column in table.columns:
-            text = str(table.get_cell(name, column))
+        if "p95" in table.columns:
+            expected = p95_cell(table, latencies)
+            text = str(table.get_cell(name, "p95"))
             if text == expected:
-                return text
+                break
         await pilot.pause(REFRESH_S)
-    return text
+    return text, expected
 
 
 async def test_samples_update_sparkline(fleet: Fleet):
@@ -53,10 +61,11 @@ async def test_samples_update_sparkline(fleet: Fleet):
                 store.ingest("rpi4-aarch64", [new], NOW_TS, 0.0)
                 app.telemetry.on_sample("rpi4-aarch64", new)
 
-            expected = latency_sparkline(latencies)
-            shown = await wait_for_cell(pilot, "rpi4-aarch64", "p95", expected)
+            shown, expected = await wait_for_sparkline(pilot, "rpi4-aarch64", latencies)
             assert shown == expected
-            assert str(table.get_cell("jetson-nano", "p95")) == ""
+            # The 30 ms spike is the row's max, so its group draws a full block whatever the width.
+            assert "█" in shown
+            assert str(table.get_cell("jetson-nano", "p95")).strip() == ""
     finally:
         store.close()
 
@@ -70,7 +79,8 @@ async def test_sample_reported_before_stored(fleet: Fleet):
             first = sample(1, NOW_TS - 2, p95=5.0)
             store.ingest("jetson-nano", [first], NOW_TS, 0.0)
             app.telemetry.on_sample("jetson-nano", first)
-            assert await wait_for_cell(pilot, "jetson-nano", "p95", latency_sparkline([5.0])) == "▁"
+            shown, _expected = await wait_for_sparkline(pilot, "jetson-nano", [5.0])
+            assert shown.strip() == "█"
 
             second = sample(2, NOW_TS - 1, p95=50.0)
             app.telemetry.on_sample("jetson-nano", second)
@@ -79,8 +89,8 @@ async def test_sample_reported_before_stored(fleet: Fleet):
                 await pilot.pause(REFRESH_S)
             store.ingest("jetson-nano", [second], NOW_TS, 0.0)
 
-            expected = latency_sparkline([5.0, 50.0])
-            assert await wait_for_cell(pilot, "jetson-nano", "p95", expected) == expected
+            shown, expected = await wait_for_sparkline(pilot, "jetson-nano", [5.0, 50.0])
+            assert shown == expected
     finally:
         store.close()
 
@@ -117,10 +127,8 @@ async def test_keys_work_while_samples_arrive(fleet: Fleet):
             assert isinstance(app.screen, FleetScreen)
 
             await feeder
-            table = app.screen.query_one(FleetTable)
-            expected = latency_sparkline([5.0 + seq % 13 for seq in range(271, 301)])
-            width = table.columns["p95"].width
-            assert await wait_for_cell(pilot, "rpi4-aarch64", "p95", expected[-width:]) == expected[-width:]
+            shown, expected = await wait_for_sparkline(pilot, "rpi4-aarch64", [5.0 + seq % 13 for seq in range(271, 301)])
+            assert shown == expected
     finally:
         store.close()
 

@@ -23,10 +23,10 @@ import asyncssh
 
 from edgetui.domain import Device
 from edgetui.errors import DeviceError
-from edgetui.shim_client import ShimClient, ShimStream
+from edgetui.shim_client import PythonMissing, ShimClient, ShimStream
 from edgetui.ssh import CommandTimeout, ConnectionLost, ConnectTimeout, SSHPool, Unreachable
 from edgetui.telemetry.collector_writer import TelemetryWriter, WriteResult
-from edgetui.telemetry.link_state import Backoff, LinkState
+from edgetui.telemetry.link_state import UNSUPPORTED_RETRY_S, Backoff, LinkState
 from edgetui.telemetry.samples import GarbageLine, Sample, StreamNotice, excerpt, parse_line
 
 logger = logging.getLogger("edgetui.telemetry.collector")
@@ -102,6 +102,7 @@ class Collector:
         first_line_timeout: float = 90.0,
         healthy_after: float = 60.0,
         backoff: tuple[float, float] = (0.5, 30.0),
+        unsupported_retry: float = UNSUPPORTED_RETRY_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -115,6 +116,7 @@ class Collector:
         self._idle_timeout = idle_timeout
         self._first_line_timeout = first_line_timeout
         self._healthy_after = healthy_after
+        self._unsupported_retry = unsupported_retry
         self._clock = clock
         self._links: dict[str, _Link] = {}
         for device in devices:
@@ -198,9 +200,17 @@ class Collector:
         name = link.device.name
         link.log.info("Starting the telemetry stream of device %s", name)
         while True:
-            self._update(link, state="connecting")
+            # An unsupported device keeps its state while the rare retry runs, so the TUI does not flicker.
+            if link.state.state != "unsupported":
+                self._update(link, state="connecting")
             try:
                 await self._stream_once(link)
+            except PythonMissing as exc:
+                # No backoff and no warning: retrying soon cannot help until python3 is installed.
+                if self._stopping:
+                    return
+                await self._wait_unsupported(link, _reason(exc))
+                continue
             except (StreamEnded, *OFFLINE_ERRORS) as exc:
                 state, reason = "offline", _reason(exc)
             except (ShimReplyError, DeviceError) as exc:
@@ -224,6 +234,21 @@ class Collector:
                 "Telemetry stream of device %s is %s: %s. Reconnect %d in %.1f s", name, state, reason, reconnects, delay
             )
             await asyncio.sleep(delay)
+
+    async def _wait_unsupported(self, link: _Link, reason: str) -> None:
+        """Mark the device "unsupported", log that once at INFO, and wait the long unsupported_retry delay."""
+        name = link.device.name
+        if link.state.state != "unsupported":
+            link.log.info(
+                "Device %s cannot stream telemetry: %s Checking again every %.0f s", name, reason,
+                self._unsupported_retry,
+            )
+        else:
+            link.log.debug("Device %s still has no python3; checking again in %.0f s", name, self._unsupported_retry)
+        link.streaming_since = None
+        link.backoff.reset()
+        self._update(link, state="unsupported", last_error=reason)
+        await asyncio.sleep(self._unsupported_retry)
 
     async def _stream_once(self, link: _Link) -> None:
         """Open the stream, then handle its lines until it ends; always raises when it ends."""

@@ -6,7 +6,10 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-LinkStateName = Literal["connecting", "streaming", "offline", "error"]
+LinkStateName = Literal["connecting", "streaming", "offline", "error", "unsupported"]
+
+UNSUPPORTED_RETRY_S = 600.0
+"""Seconds between two attempts on an "unsupported" device, in case python3 gets installed on it."""
 
 
 @dataclass(frozen=True)
@@ -15,7 +18,10 @@ class LinkState:
 
     ``offline`` means the device could not be reached or its stream ended, and
     ``error`` means a failure that retrying alone does not fix, such as a
-    rejected key or a missing python3. The collector retries both. The
+    rejected key. The collector retries both with backoff. ``unsupported``
+    means the device cannot run the stream at all because python3 is missing
+    (``last_error`` says so); the collector retries it only every
+    UNSUPPORTED_RETRY_S seconds. The
     counters cover the collector's lifetime: ``samples`` new samples received,
     ``duplicates`` samples received again, ``gaps`` jumps in seq and
     ``dropped`` samples the device's spool reported lost (both as the store

@@ -53,8 +53,11 @@ TELEMETRY_LEGEND = [
           "offline for 2 minutes, drift PSI over 0.25)."),
     ("△", "An open alert of severity watch: worth a look (default: p95 latency over 100 ms, "
           "temperature over 80 °C, drift PSI over 0.1)."),
-    ("▁▃█", "Sparklines of the last 30 samples, newest on the right. p95 latency is scaled between its own "
-            "minimum and maximum; errors fill a full block at a 5 % error rate."),
+    ("▁▃█", "Sparklines of the last 30 samples, newest on the right; a narrow column draws the max of each group "
+            "of samples per cell, so a spike stays visible. p95 latency is scaled from 0 ms to the row's own "
+            "maximum; errors use a fixed scale from 0 to 100 %, and any error draws at least the second block."),
+    ("∅", "The device cannot stream telemetry, because python3 is missing on it. The collector checks again "
+          "every 10 minutes."),
 ]
 """Symbols of the telemetry columns and what they mean, for the help screen."""
 

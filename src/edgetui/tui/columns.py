@@ -56,7 +56,7 @@ telemetry is watched for them, and the alert marker is never dropped.
 """
 
 SPARKLINE_COLUMNS = frozenset({"p95", "error_rate"})
-"""Columns whose cells are sparklines, cut to their newest samples when the column is narrow."""
+"""Columns whose cells are sparklines; a narrow column draws the max of each group of samples per cell."""
 
 LABELS = {spec.key: spec.label for spec in (*COLUMNS, *TELEMETRY_COLUMNS)}
 """Header label of each column key."""

@@ -73,6 +73,8 @@ class TelemetryFeed:
         self.devices: dict[str, DeviceTelemetry] = {}
         self.alerts: list[dict] = []
         self.link_states: dict[str, Any] = {}
+        self.last_sample_at: dict[str, float] = {}
+        """Unix time (this computer's clock) at which each device's newest sample arrived."""
         self.has_data = False
         self.history = SparklineHistory()
         self._dirty: set[str] = set()
@@ -123,6 +125,9 @@ class TelemetryFeed:
             return
         for name, stored in recent.items():
             self.history.seed(name, stored)
+            # Samples reported meanwhile are newer than the stored ones.
+            if stored.received_at is not None and name not in self.last_sample_at:
+                self.last_sample_at[name] = stored.received_at
         self._dirty |= set(recent)
         if alerts is not None:
             self._ticks_since_alerts = 0
@@ -179,6 +184,7 @@ class TelemetryFeed:
         fleet table shows it without waiting for the store.
         """
         self.history.add(device, sample_point(sample))
+        self.last_sample_at[device] = self.app.clock().timestamp()
         self.has_data = True
         self._dirty.add(device)
 
@@ -200,7 +206,9 @@ class TelemetryFeed:
         self._dirty.clear()
         for name in changed:
             alert = self.devices[name].alert if name in self.devices else None
-            self.devices[name] = self.history.telemetry(name, alert)
+            telemetry = self.history.telemetry(name, alert)
+            telemetry.unsupported = unsupported_reason(self.link_states.get(name))
+            self.devices[name] = telemetry
         if changed:
             self.app.broadcast(lambda: TelemetryUpdated(changed))
 
@@ -271,9 +279,22 @@ class TelemetryFeed:
         return frozenset(changed)
 
 
+def unsupported_reason(link_state: Any) -> str | None:
+    """Return why a device can never stream telemetry, when its link state is "unsupported"; else None."""
+    if link_state is None or link_state.state != "unsupported":
+        return None
+    return link_state.last_error or "the device cannot run the telemetry stream"
+
+
 def read_alerts(store: "TelemetryStore", now: float, know_data: bool) -> AlertsRead:
-    """Read the alerts of the last RECENT_ALERTS_SECONDS, and whether the store has telemetry while ``know_data`` is false."""
+    """Read the alerts of the last RECENT_ALERTS_SECONDS, and whether the store has telemetry while ``know_data`` is false.
+
+    Each alert gets the "metric" of its rule (None when the rule is gone), so the alerts screen formats its value.
+    """
     # The store keeps open alerts however old they are, and resolved ones that ended after ``since``.
     alerts = store.alerts(since=now - RECENT_ALERTS_SECONDS)
+    if alerts:
+        metrics = {rule["name"]: rule["metric"] for rule in store.rules()}
+        alerts = [{**alert, "metric": metrics.get(alert["rule"])} for alert in alerts]
     has_data = know_data or bool(alerts) or bool(store.devices())
     return AlertsRead(alerts, has_data)

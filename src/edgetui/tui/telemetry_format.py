@@ -15,10 +15,8 @@ SPARK_GAP = " "
 SPARKLINE_SAMPLES = 30
 """Number of recent samples that a fleet table sparkline draws."""
 
-ERROR_RATE_FULL_SCALE = 0.05
-"""Error rate drawn as a full block, unless a higher rate in the same line sets the scale.
-
-It equals the default "act" rule (error rate above 5 %), so a full block reads as "alert level"."""
+ERROR_RATE_FULL_SCALE = 1.0
+"""Error rate drawn as a full block: the error sparkline has a fixed scale from 0 to 100 %."""
 
 ALERT_MARKERS = {"act": "▲", "watch": "△"}
 """Fleet table marker of a device's most severe open alert."""
@@ -46,17 +44,50 @@ class DeviceTelemetry:
     p95: list[float | None] = field(default_factory=list)
     error_rate: list[float | None] = field(default_factory=list)
     alert: str | None = None
+    unsupported: str | None = None
+    """Why the device can never stream telemetry (such as python3 missing), or None."""
 
 
-def telemetry_cells(telemetry: DeviceTelemetry | None) -> dict[str, str]:
-    """Return the text of the fleet table's telemetry columns; a device without telemetry gets empty cells."""
+UNSUPPORTED_MARK = "∅"
+"""Fleet table cell of a device that cannot stream telemetry, such as one without python3."""
+
+
+def telemetry_cells(telemetry: DeviceTelemetry | None, cells: int = SPARKLINE_SAMPLES) -> dict[str, str]:
+    """Return the text of the fleet table's telemetry columns, each sparkline ``cells`` characters at most.
+
+    A device without telemetry gets empty cells, and one that cannot stream gets UNSUPPORTED_MARK.
+    """
     if telemetry is None:
         return {"alert": "", "p95": "", "error_rate": ""}
+    if telemetry.unsupported is not None and not telemetry.p95:
+        return {"alert": alert_marker(telemetry.alert), "p95": UNSUPPORTED_MARK, "error_rate": UNSUPPORTED_MARK}
     return {
         "alert": alert_marker(telemetry.alert),
-        "p95": latency_sparkline(telemetry.p95),
-        "error_rate": error_rate_sparkline(telemetry.error_rate),
+        "p95": latency_sparkline(fit_samples(telemetry.p95, cells)),
+        "error_rate": error_rate_sparkline(fit_samples(telemetry.error_rate, cells)),
     }
+
+
+def fit_samples(values: Sequence[float | None], cells: int,
+                window: int = SPARKLINE_SAMPLES) -> list[float | None]:
+    """Reduce the newest ``window`` values to ``cells`` values, each the max of its group, so a spike stays.
+
+    Fewer than ``window`` values are padded with gaps at the old end, so every
+    sparkline covers the same span of samples whatever its width. The groups
+    differ in size by at most one sample when ``cells`` does not divide ``window``.
+    """
+    recent = list(values)[-window:]
+    padded: list[float | None] = [None] * (window - len(recent)) + recent
+    if cells <= 0:
+        return []
+    if cells >= window:
+        return padded
+    fitted: list[float | None] = []
+    for index in range(cells):
+        group = padded[index * window // cells:(index + 1) * window // cells]
+        known = [value for value in group if value is not None]
+        fitted.append(max(known) if known else None)
+    return fitted
 
 
 def sparkline(values: Sequence[float | None], *, low: float | None = None, high: float | None = None) -> str:
@@ -64,7 +95,9 @@ def sparkline(values: Sequence[float | None], *, low: float | None = None, high:
 
     ``low`` and ``high`` default to the smallest and largest value, so the
     line shows the shape of the series. A None value is a gap. When every
-    value is equal (or the scale is empty) each one is the lowest block.
+    value is equal (or the scale is empty) each one is the lowest block. A
+    value above ``low`` never draws the lowest block, so a small error rate
+    on a fixed 0-100 % scale stays visible.
     """
     known = [value for value in values if value is not None]
     if not known:
@@ -78,20 +111,21 @@ def sparkline(values: Sequence[float | None], *, low: float | None = None, high:
             characters.append(SPARK_GAP)
             continue
         level = 0.0 if span <= 0 else (min(max(value, bottom), top) - bottom) / span
-        characters.append(SPARK_BLOCKS[round(level * (len(SPARK_BLOCKS) - 1))])
+        index = round(level * (len(SPARK_BLOCKS) - 1))
+        if index == 0 and span > 0 and value > bottom:
+            index = 1
+        characters.append(SPARK_BLOCKS[index])
     return "".join(characters)
 
 
 def latency_sparkline(p95: Sequence[float | None]) -> str:
-    """Draw p95 latencies between their own minimum and maximum, so a spike is visible."""
-    return sparkline(p95)
+    """Draw p95 latencies from 0 ms up to the row's own maximum, so a flat line stays flat."""
+    return sparkline(p95, low=0.0)
 
 
 def error_rate_sparkline(rates: Sequence[float | None]) -> str:
-    """Draw error rates from 0 up to ERROR_RATE_FULL_SCALE, or up to a higher rate in the line."""
-    known = [rate for rate in rates if rate is not None]
-    top = max([ERROR_RATE_FULL_SCALE, *known])
-    return sparkline(rates, low=0.0, high=top)
+    """Draw error rates on the fixed scale from 0 to ERROR_RATE_FULL_SCALE (100 %)."""
+    return sparkline(rates, low=0.0, high=ERROR_RATE_FULL_SCALE)
 
 
 def worst_severity(severities: Sequence[str]) -> str | None:
@@ -168,3 +202,24 @@ def number_text(value: float | None, unit: str = "", digits: int = 1) -> str:
 def _scale_index(value: float, width: int, maximum: float) -> int:
     """Return the cell of ``value`` on a scale of ``width`` cells from 0 to ``maximum``."""
     return min(max(round(value / maximum * (width - 1)), 0), width - 1)
+
+
+def alert_value_text(metric: str | None, value: float | None) -> str:
+    """Format an alert's value by its rule's metric: "6.7%" for error rate, "130.2 ms" for latency, PSI with 3 decimals."""
+    if value is None:
+        return "—"
+    if metric == "error_rate":
+        return f"{value * 100:.1f}%"
+    if metric is not None and metric.startswith("latency_ms"):
+        return f"{value:.1f} ms"
+    if metric is not None and metric.startswith("drift"):
+        return f"{value:.3f}"
+    if metric == "temp_c":
+        return f"{value:.1f} °C"
+    if metric == "offline_s":
+        return f"{value:.0f} s"
+    if metric == "cpu_percent":
+        return f"{value:.1f}%"
+    if metric == "mem_used_mb":
+        return f"{value:.0f} MB"
+    return f"{value:.4g}"

@@ -39,6 +39,8 @@ class StoredRecent:
     p95: list[float | None]
     error_rate: list[float | None]
     newest: tuple[str, int] | None
+    received_at: float | None = None
+    """When the console received the newest stored sample (unix seconds), for "last seen"."""
 
 
 class SparklineHistory:
@@ -113,7 +115,9 @@ def read_recent(store: "TelemetryStore", names: list[str], count: int = SPARKLIN
             log.debug("telemetry of %s changed while read (attempt %d), reading again", name, attempt)
         # After the last attempt the two series may still differ in length; both keep their newest values.
         shared = min(len(p95), len(rates))
-        result[name] = StoredRecent(p95[len(p95) - shared:], rates[len(rates) - shared:], after)
+        latest = store.latest(name)
+        received_at = latest.get("received_at") if latest is not None else None
+        result[name] = StoredRecent(p95[len(p95) - shared:], rates[len(rates) - shared:], after, received_at)
     return result
 
 

@@ -4,6 +4,7 @@ Pure functions with no Textual imports. The x axis counts back from "now" in
 the range's unit (seconds, minutes or hours), so charts read "-5m … now".
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,7 @@ class ChartSeries:
     throughput: list[float | None] = field(default_factory=list)
     error_percent: list[float | None] = field(default_factory=list)
     drift: list[float | None] = field(default_factory=list)
+    drift_input: list[float | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -80,6 +82,7 @@ def chart_series(rows: list[dict], time_range: TimeRange, now: float) -> ChartSe
         series.throughput.append(_throughput(row, time_range))
         series.error_percent.append(_error_percent(row))
         series.drift.append(row.get("drift_psi"))
+        series.drift_input.append(row.get("drift_input_psi"))
     return series
 
 
@@ -89,6 +92,43 @@ def x_ticks(time_range: TimeRange, count: int = 6) -> tuple[list[float], list[st
     positions = [-span + span * index / (count - 1) for index in range(count)]
     labels = [f"{position:.0f}{time_range.unit}" if round(position) else "now" for position in positions]
     return positions, labels
+
+
+Y_TICKS = 4
+"""Default number of steps between the y ticks of a chart, at most."""
+
+
+def y_axis(values: list[float | None], *, minimum_top: float = 1.0, maximum_top: float | None = None,
+           steps: int = Y_TICKS) -> tuple[float, list[float], list[str]]:
+    """Return a y axis from 0: its top, and evenly spaced ticks with labels.
+
+    The step is 1, 2 or 5 times a power of ten, so the labels read 0, 25, 50.
+    The top is the first tick at or above the largest value, at least
+    ``minimum_top`` and at most ``maximum_top`` (100 for a percentage).
+    """
+    known = [value for value in values if value is not None]
+    highest = max([minimum_top, *known])
+    if maximum_top is not None:
+        highest = min(highest, maximum_top)
+    step = _nice_step(highest / steps)
+    top = step * math.ceil(highest / step - 1e-9)
+    if maximum_top is not None:
+        top = min(top, maximum_top)
+    count = round(top / step)
+    ticks = [step * index for index in range(count + 1)]
+    if ticks[-1] < top:
+        ticks.append(top)
+    digits = 0 if step >= 1 else -math.floor(math.log10(step))
+    return top, ticks, [f"{tick:.{digits}f}" for tick in ticks]
+
+
+def _nice_step(raw: float) -> float:
+    """Return the smallest of 1, 2 or 5 times a power of ten that is at least ``raw``."""
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= raw - 1e-12:
+            return factor * power
+    return 10 * power
 
 
 def points(x: list[float], values: list[float | None]) -> tuple[list[float], list[float]]:

@@ -14,16 +14,22 @@ from edgetui.tui.formatting import NO_VALUE, relative_time
 from edgetui.tui.messages import TelemetryUpdated
 from edgetui.tui.screens.device import DeviceScreen
 from edgetui.tui.telemetry_feed import RECENT_ALERTS_SECONDS
-from edgetui.tui.telemetry_format import alert_marker
+from edgetui.tui.telemetry_format import alert_marker, alert_value_text
 from edgetui.tui.widgets.navigable_table import NavigableTable
 from edgetui.tui.widgets.sparkline_cell import alert_cell
 
 if TYPE_CHECKING:
     from edgetui.tui.app import EdgetuiApp
 
-ALERT_COLUMNS = (("state", "state"), ("severity", "severity"), ("device", "device"), ("rule", "rule"),
-                 ("since", "since"), ("value", "value"), ("message", "message"))
+ALERT_COLUMNS = (("severity", "severity"), ("device", "device"), ("rule", "rule"), ("value", "value"),
+                 ("since", "opened"), ("resolved", "resolved"), ("message", "message"))
 """Columns of the alerts table: key and header label, in display order."""
+
+MESSAGE_MIN_WIDTH = 12
+"""Narrowest message column; below it the table scrolls sideways. The detail line shows the whole message."""
+
+CELL_PADDING = 1
+"""Blank cells on each side of a column, as in Textual's DataTable default."""
 
 
 class AlertsTable(NavigableTable):
@@ -67,6 +73,12 @@ class AlertsScreen(Screen):
     AlertsScreen #alerts {
         height: 1fr;
     }
+    AlertsScreen #alert-detail {
+        height: auto;
+        max-height: 4;
+        padding: 0 1;
+        background: $panel;
+    }
     """
 
     app: "EdgetuiApp"
@@ -80,15 +92,17 @@ class AlertsScreen(Screen):
         yield Static(id="alerts-title")
         yield AlertsTable(id="alerts")
         yield Static(id="alerts-empty")
+        yield Static(id="alert-detail")
         yield Footer()
 
     def on_mount(self) -> None:
         """Fill the table from the telemetry feed's last read."""
-        table = self.table
-        for key, label in ALERT_COLUMNS:
-            table.add_column(label, key=key)
         self.reload()
-        table.focus()
+        self.table.focus()
+
+    def on_resize(self) -> None:
+        """Fit the message column to the new width."""
+        self.reload()
 
     @property
     def table(self) -> AlertsTable:
@@ -108,12 +122,29 @@ class AlertsScreen(Screen):
         selected = self.selected_alert()
         alerts = self.shown_alerts()
         now = self.app.clock()
-        table.clear()
-        for alert in alerts:
-            table.add_row(*alert_cells(self, alert, now), key=str(alert["id"]))
+        rows = [alert_cells(self, alert, now) for alert in alerts]
+        table.clear(columns=True)
+        for (key, label), width in zip(ALERT_COLUMNS, column_widths(rows, self.size.width), strict=True):
+            table.add_column(label, key=key, width=width)
+        for alert, cells in zip(alerts, rows, strict=True):
+            table.add_row(*cells, key=str(alert["id"]))
         if selected is not None and str(selected["id"]) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected["id"])))
         self._update_title(alerts)
+        self._update_detail()
+
+    def _update_detail(self) -> None:
+        """Show the whole message of the alert under the cursor below the table."""
+        detail = self.query_one("#alert-detail", Static)
+        alert = self.selected_alert()
+        detail.display = alert is not None
+        if alert is not None:
+            detail.update(Content.assemble((f"{alert['device']} · {alert['rule']}: ", "bold"),
+                                           alert.get("message") or NO_VALUE))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Show the message of the newly selected alert."""
+        self._update_detail()
 
     def _update_title(self, alerts: list[dict]) -> None:
         """Count the open alerts, and describe what the table lists or why it is empty."""
@@ -166,25 +197,37 @@ class AlertsScreen(Screen):
 
 
 def alert_cells(screen: AlertsScreen, alert: dict, now: datetime) -> list[Text]:
-    """Return the cells of one alert row, as Text so device names and messages are not read as markup."""
+    """Return the cells of one alert row, as Text so device names and messages are not read as markup.
+
+    The "resolved" cell reads "open" in bold for an open alert, else how long ago it was resolved.
+    """
     resolved_at = alert.get("resolved_at")
     opened = datetime.fromtimestamp(alert["opened_at"], UTC)
     if resolved_at is None:
-        state = Text("open", style="bold")
+        resolved = Text("open", style="bold")
     else:
-        state = Text(f"resolved {relative_time(datetime.fromtimestamp(resolved_at, UTC), now)}")
+        resolved = Text(relative_time(datetime.fromtimestamp(resolved_at, UTC), now))
     severity = alert_cell(screen.app, alert_marker(alert["severity"]))
     severity.append(f" {alert['severity']}")
-    value = alert.get("value")
     return [
-        state,
         severity,
         Text(alert["device"]),
         Text(alert["rule"]),
+        Text(alert_value_text(alert.get("metric"), alert.get("value"))),
         Text(relative_time(opened, now)),
-        Text(NO_VALUE if value is None else f"{value:.4g}"),
+        resolved,
         Text(alert.get("message") or NO_VALUE, no_wrap=True, overflow="ellipsis"),
     ]
+
+
+def column_widths(rows: list[list[Text]], available: int) -> list[int]:
+    """Return the width of each column: its widest cell or label, and for the message column the space left."""
+    widths = [max([len(label), *(row[index].cell_len for row in rows)]) for index, (_key, label)
+              in enumerate(ALERT_COLUMNS)]
+    fixed = sum(widths[:-1]) + 2 * CELL_PADDING * len(ALERT_COLUMNS)
+    # The vertical scrollbar and the table's own edge take two more cells.
+    widths[-1] = min(widths[-1], max(MESSAGE_MIN_WIDTH, available - fixed - 2))
+    return widths
 
 
 def _hours() -> int:

@@ -1,6 +1,7 @@
 """The device screen: every fact of one device, its releases, its update timeline, what changed, and its events."""
 
 import logging
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,9 @@ RELEASES_GROUP = "releases"
 
 TELEMETRY_GROUP = "device-telemetry"
 """Worker group of the thread that reads the device's telemetry; at most one runs at a time."""
+
+AGE_REFRESH_SECONDS = 1.0
+"""Seconds between redraws of the relative times ("12s ago") of the status block and the telemetry header."""
 
 TELEMETRY_ACTIONS = frozenset({"next_range", "show_range"})
 """Actions that exist only while the fleet has telemetry, and so are hidden from the footer before."""
@@ -107,6 +111,8 @@ class DeviceScreen(Screen):
         self._telemetry_stale = False
         self._telemetry_shown = False
         self._filled = False
+        self._device: Any = None
+        self._sample_release: str | None = None
 
     def compose(self) -> ComposeResult:
         """Lay out a title line and the scrollable sections."""
@@ -135,6 +141,25 @@ class DeviceScreen(Screen):
         self.query_one("#device-body").focus()
         # Reading the store and drawing the charts wait for the first frame, so Enter shows the screen at once.
         self.call_after_refresh(self._fill)
+        self.set_interval(AGE_REFRESH_SECONDS, self._refresh_ages, name="device-ages")
+
+    def _refresh_ages(self) -> None:
+        """Redraw the status block and the telemetry header, whose "… ago" texts depend on the current time."""
+        if not self._filled or not self.is_attached:
+            return
+        now = self.app.clock()
+        self._show_status(now)
+        if self._telemetry_shown:
+            self.query_one(TelemetrySection).refresh_age(now)
+
+    def _show_status(self, now: datetime) -> None:
+        """Draw the status block from the stored device and the feed's newest telemetry of it."""
+        if self._device is None:
+            return
+        seen = self.app.telemetry.last_sample_at.get(self.device_name)
+        telemetry_seen = datetime.fromtimestamp(seen, UTC) if seen is not None else None
+        self.query_one("#status", Static).update(
+            status_section(self._device, now, telemetry_seen, self._sample_release))
 
     def _fill(self) -> None:
         """Read the sections from the store, show the telemetry section and start reading the releases."""
@@ -247,6 +272,10 @@ class DeviceScreen(Screen):
         self._telemetry_reading = False
         if view is not None and time_range == self.time_range and self.is_attached:
             feed = self.app.telemetry
+            release = view.latest.get("release") if view.latest else None
+            if release != self._sample_release:
+                self._sample_release = release
+                self._show_status(self.app.clock())
             self.query_one(TelemetrySection).show(self.device_name, view, feed.link_states.get(self.device_name),
                                                   feed.collector is not None, self.app.clock())
         if self._telemetry_stale or time_range != self.time_range:
@@ -286,7 +315,8 @@ class DeviceScreen(Screen):
         self.query_one("#device-title", Static).update(
             Content(f"{device.name}  {device.status}  {device.address}")
         )
-        self.query_one("#status", Static).update(status_section(device, now))
+        self._device = device
+        self._show_status(now)
         note = self.query_one("#simulated-note", Static)
         note.update(simulated_note(device))
         note.display = is_simulated(device)

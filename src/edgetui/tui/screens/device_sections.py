@@ -28,15 +28,27 @@ def key_values(pairs: list[tuple[str, str]]) -> Content:
     return Content("\n").join(lines)
 
 
-def status_section(device: Device, now: datetime) -> Content:
-    """Describe the device's address, status with its full reason, and last contact."""
+def status_section(device: Device, now: datetime, telemetry_seen: datetime | None = None,
+                   sample_release: str | None = None) -> Content:
+    """Describe the device's address, status with its full reason, and last contact.
+
+    "last seen" is the newer of the last discovery and ``telemetry_seen`` (the
+    newest telemetry line). The release falls back to ``sample_release``, the
+    release that the newest sample names, when the store has none.
+    """
+    seen = device.last_seen
+    if telemetry_seen is not None and (seen is None or as_utc(telemetry_seen) > as_utc(seen)):
+        seen = telemetry_seen
+    release = device.current_release
+    if not release and sample_release:
+        release = f"{sample_release} (from telemetry)"
     pairs = [
         ("address", device.address),
         ("user", device.user or "from ssh_config"),
         ("status", str(device.status)),
         ("reason", reason_for_tui(device.status_reason) or "—"),
-        ("last seen", _seen_text(device.last_seen, now)),
-        ("release", device.current_release or "—"),
+        ("last seen", _seen_text(seen, now)),
+        ("release", release or "—"),
     ]
     if device.tags:
         pairs.append(("tags", value_text(device.tags)))

@@ -147,7 +147,7 @@ class FleetScreen(Screen):
         """Show the telemetry columns, the legend and the Alerts key once the fleet has telemetry."""
         feed = self.app.telemetry
         shown_before = self.table.telemetry_shown
-        self.table.set_telemetry(feed.devices, names, feed.active)
+        self.table.set_telemetry(feed.devices, names, feed.active, feed.last_sample_at)
         if feed.active == shown_before and self._telemetry_chrome_set:
             # refresh_bindings rebuilds the footer, too costly to repeat on every update.
             return
@@ -356,7 +356,8 @@ class FleetScreen(Screen):
 def telemetry_legend() -> Content:
     """Explain the telemetry columns in one line, in the theme's alert colours."""
     return Content.assemble(
-        (ALERT_MARKERS["act"], "bold $error"), " act  ",
-        (ALERT_MARKERS["watch"], "bold $warning"), " watch alert · ",
-        f"sparklines: last {SPARKLINE_SAMPLES} samples, newest right · a: alerts",
+        (ALERT_MARKERS["act"], "bold $error"), " act ",
+        (ALERT_MARKERS["watch"], "bold $warning"), " watch · ",
+        # One line at 80 columns; the help screen explains the scales and the ∅ mark in full.
+        f"last {SPARKLINE_SAMPLES} samples → · p95 0 to row max · errors 0-100 % · ? help",
     )

@@ -1,7 +1,7 @@
 """A DataTable of the fleet's devices that updates one row at a time."""
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import events
@@ -10,6 +10,7 @@ from textual.timer import Timer
 
 from edgetui.domain import DeviceStatus
 from edgetui.tui.columns import LABELS, SPARKLINE_COLUMNS, fit_columns
+from edgetui.tui.formatting import as_utc, relative_time
 from edgetui.tui.rows import DeviceRow, row_matches
 from edgetui.tui.telemetry_format import ALERT_MARKERS, SPARKLINE_SAMPLES, DeviceTelemetry, telemetry_cells
 from edgetui.tui.widgets.navigable_table import NavigableTable
@@ -45,6 +46,8 @@ class FleetTable(NavigableTable):
             "enter",
             "select_cursor",
             "Open",
+            # Hidden from the footer, which has no room for it at 80 columns; the help screen lists it.
+            show=False,
             id="fleet.open",
             tooltip="Open the device screen of the selected row",
         ),
@@ -74,6 +77,7 @@ class FleetTable(NavigableTable):
         self._live = False
         self._relayout_timer: Timer | None = None
         self._telemetry: dict[str, DeviceTelemetry] = {}
+        self._telemetry_seen: dict[str, float] = {}
         self.telemetry_shown = False
 
     def on_mount(self) -> None:
@@ -120,9 +124,17 @@ class FleetTable(NavigableTable):
                 self.update_cell(row.name, key, value)
         self._relayout_if_needed()
 
-    def set_telemetry(self, telemetry: dict[str, DeviceTelemetry], names: frozenset[str], shown: bool) -> None:
-        """Redraw the telemetry cells of ``names`` from ``telemetry``; ``shown`` adds or removes the columns."""
+    def set_telemetry(self, telemetry: dict[str, DeviceTelemetry], names: frozenset[str], shown: bool,
+                      seen: dict[str, float] | None = None) -> None:
+        """Redraw the telemetry cells of ``names`` from ``telemetry``; ``shown`` adds or removes the columns.
+
+        ``seen`` maps device names to the unix time of their newest telemetry
+        line, which "last seen" shows when it is newer than the last discovery.
+        """
         self._telemetry = telemetry
+        if seen is not None:
+            self._telemetry_seen = seen
+            self._update_last_seen(names)
         if shown != self.telemetry_shown:
             self.telemetry_shown = shown
             self._rebuild()
@@ -187,10 +199,30 @@ class FleetTable(NavigableTable):
 
     def refresh_times(self) -> None:
         """Redraw the "last seen" column, whose text depends on the current time."""
+        self._update_last_seen(self.visible_names)
+
+    def _update_last_seen(self, names: Iterable[str]) -> None:
+        """Redraw the "last seen" cells of ``names`` whose text changed."""
         if "last_seen" not in self._widths:
             return
-        for name in self.visible_names:
-            self.update_cell(name, "last_seen", self._cells(self._rows[name])["last_seen"])
+        visible = self.rows
+        now = self._clock()
+        for name in names:
+            if name not in visible or name not in self._rows:
+                continue
+            text = Text(self._last_seen_text(self._rows[name], now), no_wrap=True, overflow="ellipsis")
+            if self.get_cell(name, "last_seen") != text:
+                self.update_cell(name, "last_seen", text)
+
+    def _last_seen_text(self, row: DeviceRow, now: datetime) -> str:
+        """Return how long ago the device was last seen, by discovery or by its newest telemetry line."""
+        moment = row.device.last_seen
+        seen = self._telemetry_seen.get(row.name)
+        if seen is not None:
+            streamed = datetime.fromtimestamp(seen, UTC)
+            if moment is None or streamed > as_utc(moment):
+                moment = streamed
+        return relative_time(moment, now)
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the device under the cursor."""
@@ -238,6 +270,7 @@ class FleetTable(NavigableTable):
     def _cells(self, row: DeviceRow) -> dict[str, Text]:
         """Return the row's cells as Text, so names with brackets are not read as markup."""
         texts = row.cells(self._clock())
+        texts["last_seen"] = self._last_seen_text(row, self._clock())
         cells = {key: Text(value, no_wrap=True, overflow="ellipsis") for key, value in texts.items()}
         prefix = MARK if row.name in self.marked else ""
         cells["name"] = Text(prefix + row.name, no_wrap=True, overflow="ellipsis")
@@ -246,8 +279,13 @@ class FleetTable(NavigableTable):
         return cells
 
     def _telemetry_cells(self, name: str) -> dict[str, Text]:
-        """Return the alert marker and sparkline cells of one device."""
-        telemetry = telemetry_cells(self._telemetry.get(name))
+        """Return the alert marker and sparkline cells of one device.
+
+        Both sparklines get as many samples per cell as the narrower of the two
+        columns needs, so the cells of one row cover the same span of time.
+        """
+        widths = [self._widths[key] for key in SPARKLINE_COLUMNS if key in self._widths]
+        telemetry = telemetry_cells(self._telemetry.get(name), min(widths, default=SPARKLINE_SAMPLES))
         cells = {"alert": alert_cell(self.app, telemetry["alert"])}
         for key in SPARKLINE_COLUMNS:
             cells[key] = sparkline_cell(self.app, key, telemetry[key], self._widths.get(key, 0))

@@ -43,13 +43,13 @@ class HealthGauges(Static):
     }
     """
 
-    def show(self, latest: dict | None, drift: list[float | None]) -> None:
-        """Draw the gauges of the ``latest`` sample and the trend of the ``drift`` scores, oldest first."""
-        self.update(health_content(latest or {}, drift))
+    def show(self, latest: dict | None, drift: list[float | None], drift_input: list[float | None] | None = None) -> None:
+        """Draw the gauges of the ``latest`` sample and the trends of the output and input drift scores, oldest first."""
+        self.update(health_content(latest or {}, drift, drift_input or []))
 
 
-def health_content(latest: dict, drift: list[float | None]) -> Content:
-    """Return the gauge lines of a sample dict and a drift series."""
+def health_content(latest: dict, drift: list[float | None], drift_input: list[float | None] | None = None) -> Content:
+    """Return the gauge lines of a sample dict and the output and input drift series."""
     cpu = latest.get("cpu_percent")
     used, total = latest.get("mem_used_mb"), latest.get("mem_total_mb")
     temperature = latest.get("temp_c")
@@ -63,7 +63,7 @@ def health_content(latest: dict, drift: list[float | None]) -> Content:
                warn=temperature is not None and temperature >= TEMPERATURE_WARN_C),
         _gauge("disk", None if disk is None else disk / 100, _disk_text(disk, latest.get("disk_free_mb"))),
         _drift_line("drift PSI", latest.get("drift_psi"), drift),
-        _drift_line("input drift", latest.get("drift_input_psi"), []),
+        _drift_line("input drift", latest.get("drift_input_psi"), drift_input or []),
     ]
     return Content("\n").join(lines)
 

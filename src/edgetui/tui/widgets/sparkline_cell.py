@@ -1,4 +1,4 @@
-"""Fleet table cells of the telemetry columns: sparklines cut to the column and the coloured alert marker."""
+"""Fleet table cells of the telemetry columns: sparklines aligned to the column's right edge and the coloured alert marker."""
 
 from rich.style import Style
 from rich.text import Text
@@ -21,11 +21,12 @@ def theme_style(app: App, variable: str | None) -> Style:
 
 
 def sparkline_cell(app: App, key: str, text: str, width: int) -> Text:
-    """Return a sparkline cut to its newest ``width`` samples, in its column's theme colour.
+    """Return a sparkline right-aligned in ``width`` cells, in its column's theme colour.
 
-    A sparkline ends with the newest sample, so a narrow column keeps the right end.
+    A sparkline ends with the newest sample, so the newest sample sits at the
+    column's right edge. A text longer than ``width`` keeps its right end.
     """
-    shown = text[-width:] if width > 0 else ""
+    shown = text[-width:].rjust(width) if width > 0 else ""
     return Text(shown, style=theme_style(app, SPARKLINE_COLOURS.get(key)), no_wrap=True, overflow="crop")
 
 

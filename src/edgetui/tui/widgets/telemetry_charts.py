@@ -5,10 +5,14 @@ from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual_plotext import PlotextPlot
 
-from edgetui.tui.telemetry_series import ChartSeries, points, x_ticks
+from edgetui.tui.telemetry_series import ChartSeries, points, x_ticks, y_axis
 
 LATENCY_LINES = (("p50", "success"), ("p95", "warning"), ("p99", "error"))
 """Latency series and the theme variable that colours each."""
+
+
+SMALL_CHART_STEPS = 2
+"""Steps between the y ticks of the 10-row throughput and error charts, which have room for about 6 plot rows."""
 
 
 class TelemetryCharts(Vertical):
@@ -57,6 +61,7 @@ class TelemetryCharts(Vertical):
             return
         series = self._series
         latency = self._start("#latency-chart", "latency ms", series)
+        self._y_axis(latency, [*series.p50, *series.p95, *series.p99], steps=3)
         for name, variable in LATENCY_LINES:
             x, y = points(series.x, getattr(series, name))
             if x:
@@ -64,12 +69,15 @@ class TelemetryCharts(Vertical):
         latency.refresh()
 
         throughput = self._start("#throughput-chart", "requests/s", series)
+        self._y_axis(throughput, series.throughput, steps=SMALL_CHART_STEPS)
         x, y = points(series.x, series.throughput)
         if x:
             throughput.plt.plot(x, y, color=self._colour("primary"), marker="braille")
         throughput.refresh()
 
         errors = self._start("#errors-chart", "error rate %", series)
+        # At least 0-5 %, the default alert level, so a few errors do not fill the chart; never above 100 %.
+        self._y_axis(errors, series.error_percent, minimum_top=5.0, maximum_top=100.0, steps=SMALL_CHART_STEPS)
         x, y = points(series.x, series.error_percent)
         if x:
             errors.plt.plot(x, y, color=self._colour("error"), marker="braille")
@@ -87,6 +95,18 @@ class TelemetryCharts(Vertical):
         positions, labels = x_ticks(series.time_range)
         plt.xticks(positions, labels)
         return plot
+
+    @staticmethod
+    def _y_axis(plot: PlotextPlot, values: list[float | None], *, minimum_top: float = 1.0,
+                maximum_top: float | None = None, steps: int) -> None:
+        """Fix the chart's y axis from 0 to a round top with even ticks, so it never goes negative.
+
+        NOTE: plotext puts each tick on the nearest text row, so ticks stay evenly spaced only when the
+        plot's rows divide by ``steps``; few steps keep the rounding small.
+        """
+        top, ticks, labels = y_axis(values, minimum_top=minimum_top, maximum_top=maximum_top, steps=steps)
+        plot.plt.ylim(0, top)
+        plot.plt.yticks(ticks, labels)
 
     def _colour(self, variable: str) -> tuple[int, int, int]:
         """Return a theme variable's colour as RGB, which plotext accepts."""

@@ -29,6 +29,9 @@ class TelemetrySection(Vertical):
     _drawn = False
     """Whether the charts have shown a read view."""
 
+    _header: tuple[DeviceView, Any] | None = None
+    """The view and link state of the header line, kept so refresh_age can redraw it with a new time."""
+
     def compose(self) -> ComposeResult:
         """Lay out the header line, the empty state, the charts and the gauges."""
         yield Static(id="telemetry-header")
@@ -48,15 +51,22 @@ class TelemetrySection(Vertical):
 
     def show(self, name: str, view: DeviceView, link_state: Any, collecting: bool, now: datetime) -> None:
         """Draw ``view``, or the empty state when the device has sent no telemetry yet."""
-        header = self.query_one("#telemetry-header", Static)
-        header.update(header_line(view, link_state, now))
+        self._header = (view, link_state)
+        self.refresh_age(now)
         if view.latest is None:
             self._show_empty(empty_message(name, link_state, collecting))
             return
         self._drawn = True
         self._show_empty(None)
         self.query_one(TelemetryCharts).show(view.series)
-        self.query_one(HealthGauges).show(view.latest, view.series.drift)
+        self.query_one(HealthGauges).show(view.latest, view.series.drift, view.series.drift_input)
+
+    def refresh_age(self, now: datetime) -> None:
+        """Redraw the header line, whose "latest sample … ago" depends on the current time."""
+        if self._header is None:
+            return
+        view, link_state = self._header
+        self.query_one("#telemetry-header", Static).update(header_line(view, link_state, now))
 
     def _show_empty(self, message: Content | None, *, charts: bool = True) -> None:
         """Show ``message`` in place of the charts and gauges, or the charts when it is None and ``charts``."""
@@ -83,7 +93,13 @@ def header_line(view: DeviceView, link_state: Any, now: datetime) -> Content:
 
 
 def empty_message(name: str, link_state: Any, collecting: bool) -> Content:
-    """Say that the device has sent no telemetry yet, and how to get some."""
+    """Say that the device has sent no telemetry yet, and how to get some, or why it never can."""
+    if link_state is not None and link_state.state == "unsupported":
+        return Content.assemble(
+            ("No telemetry: python3 missing on the device. ", "bold"),
+            f"The telemetry stream runs in the device shim, which needs python3 3.6 or later. "
+            f"Install it on {name}, and the collector starts streaming at its next check (every 10 minutes).",
+        )
     if collecting:
         state = link_state.state if link_state is not None else "connecting"
         how = (f"The collector started with the TUI and streams one sample a second once {name} answers; "
@@ -96,4 +112,5 @@ def empty_message(name: str, link_state: Any, collecting: bool) -> Content:
 
 def _state_colour(state: str) -> str:
     """Return the theme colour of a stream state."""
-    return {"streaming": "$success", "connecting": "$accent", "offline": "$warning"}.get(state, "$error")
+    return {"streaming": "$success", "connecting": "$accent", "offline": "$warning",
+            "unsupported": "$text-muted"}.get(state, "$error")
