@@ -96,7 +96,7 @@ class DeviceSSHServer(asyncssh.SSHServer):
             logger.info("%s: port forward to %s:%d (from %s)", self._device.name, dest_host, dest_port, self._peer)
             return True
         logger.warning(
-            "%s: port forward to %s:%d refused: only the device's model server on 127.0.0.1:%s is reachable",
+            "%s: port forward to %s:%d rejected: only the device's model server on 127.0.0.1:%s is allowed",
             self._device.name, dest_host, dest_port, serve_port,
         )
         return False

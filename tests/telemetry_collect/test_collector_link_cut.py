@@ -101,7 +101,7 @@ async def test_cut_beyond_spool_bound_reports_the_dropped_samples(rig):
 
     assert caught_up
     # The spool kept only its bound, so the oldest samples of the cut are gone, and the
-    # stream said how many: every missing seq is accounted for as dropped, none silently.
+    # stream reported how many: every missing seq is counted as dropped, none silently.
     assert missing
     assert stream["dropped_total"] == len(missing)
     assert len(seqs) == len(set(seqs))
