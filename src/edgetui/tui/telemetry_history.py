@@ -106,22 +106,20 @@ def read_recent(store: "TelemetryStore", names: list[str], count: int = SPARKLIN
         if name not in stored:
             continue
         for attempt in range(1, SEED_ATTEMPTS + 1):
-            before = _newest(store, name)
+            before = store.latest(name)
             p95 = store.recent(name, "latency_ms_p95", count)
             rates = store.recent(name, "error_rate", count)
-            after = _newest(store, name)
-            if before == after and len(p95) == len(rates):
+            after = store.latest(name)
+            if _key(before) == _key(after) and len(p95) == len(rates):
                 break
             log.debug("telemetry of %s changed while read (attempt %d), reading again", name, attempt)
         # After the last attempt the two series may still differ in length; both keep their newest values.
         shared = min(len(p95), len(rates))
-        latest = store.latest(name)
-        received_at = latest.get("received_at") if latest is not None else None
-        result[name] = StoredRecent(p95[len(p95) - shared:], rates[len(rates) - shared:], after, received_at)
+        received_at = after.get("received_at") if after is not None else None
+        result[name] = StoredRecent(p95[len(p95) - shared:], rates[len(rates) - shared:], _key(after), received_at)
     return result
 
 
-def _newest(store: "TelemetryStore", name: str) -> tuple[str, int] | None:
-    """Return the stream and seq of the device's newest stored sample."""
-    latest = store.latest(name)
-    return None if latest is None else (latest["stream"], latest["seq"])
+def _key(sample: dict | None) -> tuple[str, int] | None:
+    """Return the stream and seq that identify a stored sample."""
+    return None if sample is None else (sample["stream"], sample["seq"])
