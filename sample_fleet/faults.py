@@ -35,8 +35,8 @@ JOURNAL_PATH = Path(".edgetui") / "journal.jsonl"
 # An exec command line containing this runs the shim's `activate` command.
 ACTIVATE_MARKER = " activate"
 BYTES_PER_KB = 1000
-# Limits of the traffic switches: a pause of more than 10 s would only time requests out, a
-# drift above 10 moves inputs far outside anything the model saw, and a rate above 100
+# Limits of the traffic switches. A pause of more than 10 s would only time requests out.
+# A drift above 10 moves inputs far outside anything the model saw. A rate above 100
 # requests/s per device no longer fits the laptop that runs the fleet.
 MAX_LATENCY_SPIKE_MS = 10_000
 MAX_DRIFT = 10.0

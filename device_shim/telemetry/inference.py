@@ -1,4 +1,4 @@
-"""What the inference server replies, apart from HTTP plumbing: health, model, metrics and inference.
+"""Replies of the inference server, apart from HTTP plumbing: health, model, metrics and inference.
 
 Every POST /v1/infer is counted in RequestStats with its latency, and as an
 error when its reply has a 4xx or 5xx status.

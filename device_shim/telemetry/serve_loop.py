@@ -53,7 +53,7 @@ def serve(layout, settings):
     if settings.detach:
         return detach(layout, files, settings, log)
     if not files.try_lock():
-        log.info("another serve holds %s", files.lock_file)
+        log.info("another serve has the lock %s; waiting for it to listen", files.lock_file)
         return wait_for_running(files, time.monotonic() + START_WAIT_S)
     try:
         return run_foreground(layout, files, settings)

@@ -102,7 +102,8 @@ async def test_recorded_stream_replays_after(tmp_path: Path, recording: Path) ->
             await asyncio.wait_for(third.wait(), LINE_TIMEOUT_S)
 
     assert hello["type"] == "hello"
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
     assert second_hello["stream"] == hello["stream"]
     assert resumed["type"] == "sample"
     assert resumed["seq"] == seqs[1] + 1

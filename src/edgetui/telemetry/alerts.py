@@ -8,11 +8,11 @@ request-weighted mean of the samples' values, and the other metrics the mean
 of their non-null values. A window without a value (no requests, no drift
 yet) does not meet a condition.
 
-An alert opens when the aggregate meets the condition, the newest sample is
-at most FRESH_S (or 2 sample intervals) old, and the device has streamed for
-the whole window: its oldest sample in the window is at most max(5 s, 2
-sample intervals) after now - for_s, so a device that just started does not
-alert before for_s. The alert resolves when the aggregate no longer meets the
+An alert opens when three things are true. The aggregate meets the condition.
+The newest sample is at most FRESH_S (or 2 sample intervals) old. And the
+device has streamed for the whole window: its oldest sample in the window is
+at most max(5 s, 2 sample intervals) after now - for_s, so a device that just
+started does not alert before for_s. The alert resolves when the aggregate no longer meets the
 condition or no sample is fresh. An error_rate rule also needs at least
 MIN_ERROR_RATE_REQUESTS requests in its window before it opens. While an alert
 stays open, each evaluation stores the current value and message in it, and

@@ -20,7 +20,7 @@ class LinkState:
     ``error`` means a failure that retrying alone does not fix, such as a
     rejected key. The collector retries both with backoff. ``unsupported``
     means the device cannot run the stream at all because python3 is missing
-    (``last_error`` says so); the collector retries it only every
+    (``last_error`` gives the reason); the collector retries it only every
     UNSUPPORTED_RETRY_S seconds. The
     counters cover the collector's lifetime: ``samples`` new samples received,
     ``duplicates`` samples received again, ``gaps`` jumps in seq and

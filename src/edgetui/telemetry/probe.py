@@ -1,9 +1,9 @@
 """Probe: send one input file through a device's model server and report the outputs and latency.
 
-The server (the shim's `serve`) listens on the device's 127.0.0.1 only, so the
-probe makes sure it runs (`serve --detach yes` returns its port), forwards a
-local port to it over the device's SSH connection, and POSTs the input as JSON
-to /v1/infer with httpx.
+The server (the shim's `serve`) listens on the device's 127.0.0.1 only. So the
+probe first makes sure it runs (`serve --detach yes` returns its port). It then
+forwards a local port to it over the device's SSH connection and POSTs the
+input as JSON to /v1/infer with httpx.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def request_body(probe_input: ProbeInput, model: dict[str, Any]) -> dict[str, An
 
 
 # The device's server checks the same and responds with 400. Checking here first
-# lets the message say how to fix the file, and sends nothing the server would reject.
+# lets the error message explain how to fix the file, and sends nothing the server would reject.
 
 
 def _check_array(path: Path, spec: dict[str, Any], array: np.ndarray, *, npz_name: str | None) -> None:

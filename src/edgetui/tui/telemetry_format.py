@@ -45,7 +45,7 @@ class DeviceTelemetry:
     error_rate: list[float | None] = field(default_factory=list)
     alert: str | None = None
     unsupported: str | None = None
-    """Why the device can never stream telemetry (such as python3 missing), or None."""
+    """The reason the device can never stream telemetry (such as python3 missing), or None."""
 
 
 UNSUPPORTED_MARK = "∅"

@@ -101,8 +101,8 @@ class TelemetryCharts(Vertical):
                 maximum_top: float | None = None, steps: int) -> None:
         """Fix the chart's y axis from 0 to a round top with even ticks, so it never goes negative.
 
-        NOTE: plotext puts each tick on the nearest text row, so ticks stay evenly spaced only when the
-        plot's rows divide by ``steps``; few steps keep the rounding small.
+        NOTE: plotext puts each tick on the nearest text row. Ticks therefore stay evenly spaced only
+        when the plot's rows divide by ``steps``, and few steps keep the rounding small.
         """
         top, ticks, labels = y_axis(values, minimum_top=minimum_top, maximum_top=maximum_top, steps=steps)
         plot.plt.ylim(0, top)
