@@ -20,6 +20,7 @@ import onnxruntime as ort
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
+from device_shim.telemetry.model import ORT_TYPES
 from edgetui.errors import InputError
 
 log = logging.getLogger("edgetui.optimize")
@@ -33,21 +34,6 @@ WEIGHT_OP_TYPES = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "LSTM", 
 # treated as an embedding or a generic tensor.
 MAX_CLASSIFIER_CLASSES = 1000
 
-# onnxruntime type strings ("tensor(float)") mapped to numpy dtype names.
-_ORT_DTYPES = {
-    "tensor(float)": "float32",
-    "tensor(float16)": "float16",
-    "tensor(double)": "float64",
-    "tensor(int8)": "int8",
-    "tensor(uint8)": "uint8",
-    "tensor(int16)": "int16",
-    "tensor(uint16)": "uint16",
-    "tensor(int32)": "int32",
-    "tensor(uint32)": "uint32",
-    "tensor(int64)": "int64",
-    "tensor(uint64)": "uint64",
-    "tensor(bool)": "bool",
-}
 
 
 class ModelError(InputError):
@@ -257,7 +243,7 @@ def sha256_of(path: Path) -> str:
 
 
 def _spec_from_ort(arg: ort.NodeArg) -> TensorSpec:
-    dtype = _ORT_DTYPES.get(arg.type, arg.type)
+    dtype = ORT_TYPES.get(arg.type, arg.type)
     shape = [dim if isinstance(dim, int | str) else None for dim in (arg.shape or [])]
     return TensorSpec(name=arg.name, dtype=dtype, shape=shape)
 
